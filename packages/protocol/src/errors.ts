@@ -1,0 +1,131 @@
+/**
+ * The one table of error codes. The same code appears in Socket.IO connect errors,
+ * acks, REST bodies, tRPC errors and the SDK. docs/errors.md describes each one.
+ *
+ * `retry` tells a client what to do:
+ * - `never`:     the request is wrong; sending it again will fail again.
+ * - `backoff`:   a transient condition; retry later with exponential backoff.
+ * - `now`:       reconnect now (e.g. the node is draining); another node will take you.
+ * - `reauth`:    get a fresh token, then retry.
+ */
+export type Retry = "never" | "backoff" | "now" | "reauth";
+
+interface CodeInfo {
+  readonly status: number;
+  readonly retry: Retry;
+  readonly message: string;
+}
+
+export const ERROR_CODES = {
+  BAD_REQUEST: { status: 400, retry: "never", message: "The request is malformed." },
+  INVALID_ROOM_NAME: {
+    status: 400,
+    retry: "never",
+    message: "Room names are 1-200 characters of [A-Za-z0-9_-=@,.;:].",
+  },
+  INVALID_EVENT_NAME: { status: 400, retry: "never", message: "Event names are 1-64 characters." },
+  MESSAGE_TOO_LARGE: {
+    status: 413,
+    retry: "never",
+    message: "The message is larger than the app's size limit.",
+  },
+  TOO_MANY_ROOMS: {
+    status: 400,
+    retry: "never",
+    message: "Too many rooms or messages in one request.",
+  },
+  INVALID_KEY: { status: 401, retry: "never", message: "The API key is unknown or revoked." },
+  WRONG_KEY_TYPE: {
+    status: 401,
+    retry: "never",
+    message: "This endpoint needs the other kind of key (publishable vs secret).",
+  },
+  TOKEN_INVALID: {
+    status: 401,
+    retry: "never",
+    message: "The token is malformed, tampered with, or signed with a disallowed algorithm.",
+  },
+  TOKEN_EXPIRED: { status: 401, retry: "reauth", message: "The token has expired." },
+  TOKEN_APP_MISMATCH: {
+    status: 403,
+    retry: "never",
+    message: "The token was issued for another app.",
+  },
+  ORIGIN_NOT_ALLOWED: {
+    status: 403,
+    retry: "never",
+    message: "The page's origin is not in the app's allowed origins.",
+  },
+  CAPABILITY_DENIED: {
+    status: 403,
+    retry: "never",
+    message: "The connection's capabilities do not allow this on this room.",
+  },
+  CLIENT_PUBLISH_DISABLED: {
+    status: 403,
+    retry: "never",
+    message: "Client publishing is turned off for this app; publish from your server.",
+  },
+  UNAUTHENTICATED: { status: 401, retry: "never", message: "Sign in first." },
+  INVALID_CREDENTIALS: { status: 401, retry: "never", message: "Wrong email or password." },
+  FORBIDDEN: { status: 403, retry: "never", message: "You may not do this." },
+  NOT_FOUND: { status: 404, retry: "never", message: "Not found." },
+  APP_NOT_FOUND: { status: 404, retry: "never", message: "No such app." },
+  CONFLICT: { status: 409, retry: "never", message: "It already exists." },
+  RATE_LIMITED: { status: 429, retry: "backoff", message: "Too many requests; slow down." },
+  SERVER_SHUTTING_DOWN: {
+    status: 503,
+    retry: "now",
+    message: "This node is shutting down; reconnect now.",
+  },
+  UNAVAILABLE: {
+    status: 503,
+    retry: "backoff",
+    message: "A dependency is unavailable; retry with backoff.",
+  },
+  INTERNAL: { status: 500, retry: "backoff", message: "Internal error." },
+} as const satisfies Record<string, CodeInfo>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The shape of every error on the wire. */
+export interface WireError {
+  code: ErrorCode;
+  message: string;
+  retry: Retry;
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === "string" && Object.hasOwn(ERROR_CODES, value);
+}
+
+export function wireError(code: ErrorCode, message?: string): WireError {
+  const info = ERROR_CODES[code];
+  return { code, message: message ?? info.message, retry: info.retry };
+}
+
+export function httpStatusOf(code: ErrorCode): number {
+  return ERROR_CODES[code].status;
+}
+
+/**
+ * An error carrying a code from the table. Thrown anywhere in the services; mapped to
+ * HTTP, tRPC and Socket.IO at the edges. Unknown errors become INTERNAL there.
+ */
+export class RelaybaseError extends Error {
+  readonly code: ErrorCode;
+  readonly retry: Retry;
+  readonly status: number;
+
+  constructor(code: ErrorCode, message?: string) {
+    super(message ?? ERROR_CODES[code].message);
+    this.name = "RelaybaseError";
+    this.code = code;
+    this.retry = ERROR_CODES[code].retry;
+    this.status = ERROR_CODES[code].status;
+  }
+
+  toWire(): WireError {
+    return { code: this.code, message: this.message, retry: this.retry };
+  }
+}

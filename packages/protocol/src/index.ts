@@ -1,0 +1,5 @@
+export * from "./capabilities.js";
+export * from "./errors.js";
+export * from "./events.js";
+export * from "./names.js";
+export * from "./schemas.js";

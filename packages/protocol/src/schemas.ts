@@ -1,0 +1,27 @@
+import { z } from "zod";
+import { CAPABILITIES } from "./capabilities.js";
+import { isValidEventName, isValidRoomName, MAX_EVENT_NAME_LENGTH, ROOM_NAME_PATTERN } from "./names.js";
+
+/** zod schemas of every payload that crosses a process boundary. */
+export const roomName = z.string().regex(ROOM_NAME_PATTERN, "invalid room name");
+export const eventName = z.string().min(1).max(MAX_EVENT_NAME_LENGTH);
+export const capabilitiesSchema = z.record(z.string().min(1).max(201), z.array(z.enum(CAPABILITIES)));
+
+/** Where a client stands in a room's history. */
+export const positionSchema = z.object({
+  offset: z.number().int().nonnegative(),
+  epoch: z.string().min(1).max(64),
+});
+export type Position = z.infer<typeof positionSchema>;
+
+export const subscribeRequest = z.object({ room: z.string(), since: positionSchema.optional() });
+export const unsubscribeRequest = z.object({ room: z.string() });
+export const publishRequest = z.object({
+  room: z.string(),
+  event: z.string(),
+  data: z.unknown(),
+  id: z.string().min(1).max(64),
+});
+export const authRequest = z.object({ token: z.string().min(1) });
+
+export { isValidEventName, isValidRoomName };

@@ -1,0 +1,49 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+
+/**
+ * API key formats (DESIGN §3):
+ * - publishable `pk_<24 chars>`: identifies an app, safe in browsers.
+ * - secret `sk_<keyId>_<secret>`: servers only; we keep only the SHA-256 of the whole
+ *   key and look it up by its key id, then compare hashes in constant time.
+ */
+const ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+export function randomId(length: number): string {
+  // 62 does not divide 256, so reject bytes >= 248 to keep the choice uniform.
+  let out = "";
+  while (out.length < length) {
+    for (const byte of randomBytes(length * 2)) {
+      if (byte < 248 && out.length < length) out += ALPHABET[byte % 62];
+    }
+  }
+  return out;
+}
+
+export const newAppId = (): string => `app_${randomId(16)}`;
+export const newPublishableKey = (): string => `pk_${randomId(24)}`;
+
+export function newSecretKey(): { keyId: string; secret: string; hash: string } {
+  const keyId = randomId(12);
+  const secret = `sk_${keyId}_${randomId(32)}`;
+  return { keyId, secret, hash: hashSecret(secret) };
+}
+
+const SECRET_PATTERN = /^sk_([A-Za-z0-9]{12})_[A-Za-z0-9]{32}$/;
+
+/** The key id of a well-formed secret key, or undefined. */
+export function secretKeyId(secret: string): string | undefined {
+  return SECRET_PATTERN.exec(secret)?.[1];
+}
+
+export function hashSecret(secret: string): string {
+  return createHash("sha256").update(secret).digest("hex");
+}
+
+export function hashesEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a, "hex");
+  const y = Buffer.from(b, "hex");
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export const isPublishableKey = (key: unknown): key is string =>
+  typeof key === "string" && /^pk_[A-Za-z0-9]{24}$/.test(key);

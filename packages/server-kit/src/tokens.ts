@@ -1,0 +1,53 @@
+import { capabilitiesSchema, RelaybaseError } from "@relaybase/protocol";
+import { errors, type JWTVerifyGetKey, jwtVerify } from "jose";
+import { z } from "zod";
+
+/**
+ * The connection token contract (DESIGN §3), shared by the issuer (control plane) and
+ * the verifier (realtime node) so they cannot drift apart.
+ */
+export const TOKEN_AUDIENCE = "relaybase:realtime";
+/** Asymmetric algorithms only: nodes hold public keys, never a shared secret. */
+export const TOKEN_ALGORITHMS = ["EdDSA", "ES256"] as const;
+export const MAX_TOKEN_TTL_SECONDS = 24 * 60 * 60;
+
+export const tokenClaimsSchema = z.object({
+  iss: z.string(),
+  aud: z.literal(TOKEN_AUDIENCE),
+  sub: z.string().min(1).max(200).optional(),
+  app: z.string().min(1),
+  caps: capabilitiesSchema,
+  exp: z.number().int(),
+  iat: z.number().int(),
+  jti: z.string(),
+});
+export type TokenClaims = z.infer<typeof tokenClaimsSchema>;
+
+/**
+ * Verifies a connection token and maps every failure to a code: expired → TOKEN_EXPIRED,
+ * anything else wrong (signature, alg none or HS*, audience, issuer, claims) → TOKEN_INVALID.
+ */
+export async function verifyToken(
+  token: string,
+  keys: JWTVerifyGetKey,
+  issuer: string,
+): Promise<TokenClaims> {
+  let payload: unknown;
+  try {
+    ({ payload } = await jwtVerify(token, keys, {
+      algorithms: [...TOKEN_ALGORITHMS],
+      audience: TOKEN_AUDIENCE,
+      issuer,
+      requiredClaims: ["exp", "iat", "app"],
+    }));
+  } catch (err) {
+    if (err instanceof errors.JWTExpired) throw new RelaybaseError("TOKEN_EXPIRED");
+    throw new RelaybaseError("TOKEN_INVALID");
+  }
+  const claims = tokenClaimsSchema.safeParse(payload);
+  if (!claims.success) throw new RelaybaseError("TOKEN_INVALID", "The token's claims are malformed.");
+  if (claims.data.exp - claims.data.iat > MAX_TOKEN_TTL_SECONDS) {
+    throw new RelaybaseError("TOKEN_INVALID", "The token lives longer than 24 hours.");
+  }
+  return claims.data;
+}
