@@ -51,6 +51,11 @@ export const ERROR_CODES = {
     retry: "never",
     message: "The token was issued for another app.",
   },
+  KEY_APP_MISMATCH: {
+    status: 403,
+    retry: "never",
+    message: "This secret key belongs to another app.",
+  },
   ORIGIN_NOT_ALLOWED: {
     status: 403,
     retry: "never",

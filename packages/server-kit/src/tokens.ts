@@ -1,5 +1,5 @@
 import { capabilitiesSchema, RelaybaseError } from "@relaybase/protocol";
-import { errors, type JWTVerifyGetKey, jwtVerify } from "jose";
+import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey, jwtVerify } from "jose";
 import { z } from "zod";
 
 /**
@@ -50,4 +50,25 @@ export async function verifyToken(
     throw new RelaybaseError("TOKEN_INVALID", "The token lives longer than 24 hours.");
   }
   return claims.data;
+}
+
+/**
+ * Verification keys from a JWKS held in-process (all-in-one mode), reloaded when a
+ * token names a key id we do not have yet (after a rotation).
+ */
+export function refreshingLocalJwks(load: () => Promise<JSONWebKeySet>): JWTVerifyGetKey {
+  let current: Promise<JWTVerifyGetKey> | undefined;
+  const reload = () => {
+    current = load().then((set) => createLocalJWKSet(set));
+    return current;
+  };
+  return async (header, token) => {
+    const keys = await (current ?? reload());
+    try {
+      return await keys(header, token);
+    } catch (err) {
+      if (!(err instanceof errors.JWKSNoMatchingKey)) throw err;
+      return (await reload())(header, token);
+    }
+  };
 }

@@ -1,0 +1,72 @@
+import { type ControlPlaneConfig, createControlPlane, loadControlPlaneConfig } from "@relaybase/control-plane";
+import { createRealtimeNode, loadRealtimeNodeConfig } from "@relaybase/realtime-node";
+import { createRestPublishApi, loadRestPublishApiConfig } from "@relaybase/rest-publish-api";
+import { createLogger, MemoryTenantDirectory, refreshingLocalJwks } from "@relaybase/server-kit";
+
+type Env = Record<string, string | undefined>;
+
+export interface PlatformUrls {
+  controlPlane: string;
+  realtime: string;
+  rest: string;
+}
+
+export interface Platform {
+  urls: PlatformUrls;
+  close(): Promise<void>;
+}
+
+/**
+ * Every service in one process on embedded defaults: PGlite, the in-memory adapter,
+ * an in-process tenant directory and JWKS. Only wiring lives here; each service's
+ * behaviour is its own `create…` function, the same one its standalone `main.ts` uses.
+ *
+ * Ports: CONTROL_PLANE_PORT (4000), REALTIME_PORT (4001), REST_PORT (4002); every other
+ * variable is read by the service that owns it (docs/configuration.md).
+ */
+export async function startPlatform(env: Env = process.env): Promise<Platform> {
+  const cpConfig: ControlPlaneConfig = loadControlPlaneConfig({ ...env, PORT: env.CONTROL_PLANE_PORT });
+  const nodeConfig = loadRealtimeNodeConfig({ ...env, PORT: env.REALTIME_PORT, TOKEN_ISSUER: cpConfig.PUBLIC_URL });
+  const restConfig = loadRestPublishApiConfig({ ...env, PORT: env.REST_PORT });
+  const logger = createLogger("relaybase", cpConfig.LOG_LEVEL);
+  const directory = new MemoryTenantDirectory();
+
+  const controlPlane = await createControlPlane({
+    config: cpConfig,
+    directory,
+    logger: logger.child({ part: "control-plane" }),
+  });
+  const node = createRealtimeNode({
+    config: nodeConfig,
+    directory,
+    keys: refreshingLocalJwks(() => controlPlane.jwks()),
+    logger: logger.child({ part: "realtime-node" }),
+  });
+  const rest = createRestPublishApi({
+    config: restConfig,
+    directory,
+    publisher: node.publisher,
+    logger: logger.child({ part: "rest-publish-api" }),
+  });
+
+  const cpAddress = await controlPlane.app.listen({ port: cpConfig.PORT, host: cpConfig.HOST });
+  const nodeAddress = await node.listen(nodeConfig.PORT, nodeConfig.HOST);
+  const restAddress = await rest.listen({ port: restConfig.PORT, host: restConfig.HOST });
+
+  return {
+    urls: {
+      controlPlane: cpAddress,
+      realtime: `http://${hostOf(nodeConfig.HOST)}:${nodeAddress.port}`,
+      rest: restAddress,
+    },
+    async close() {
+      await node.close();
+      await rest.close();
+      await controlPlane.close();
+    },
+  };
+}
+
+function hostOf(host: string): string {
+  return host === "0.0.0.0" || host === "::" ? "localhost" : host;
+}

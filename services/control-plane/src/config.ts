@@ -1,0 +1,60 @@
+import { loadConfig, logLevelVar, portVar } from "@relaybase/server-kit";
+import { z } from "zod";
+
+/** Treats an empty variable (common in Helm values and .env files) as unset. */
+const unsetIfEmpty = (v: unknown) => (v === "" ? undefined : v);
+
+/**
+ * The control plane's environment, parsed once at start (DESIGN §7). Every variable has
+ * a description and, where it makes sense, a default; docs/configuration.md is generated
+ * from these.
+ */
+export const controlPlaneConfigSchema = z.object({
+  PORT: portVar(4000).describe("HTTP port of the control plane (console API, tokens, JWKS)."),
+  HOST: z.string().min(1).default("127.0.0.1").describe("Interface to listen on; 0.0.0.0 in containers."),
+  DATABASE_URL: z
+    .preprocess(unsetIfEmpty, z.url().optional())
+    .describe("Postgres connection string (postgres://…). Unset: embedded PGlite in DATA_DIR/pglite."),
+  DATA_DIR: z
+    .string()
+    .min(1)
+    .default(".data")
+    .describe("Folder for embedded state; PGlite lives in DATA_DIR/pglite. Used only without DATABASE_URL."),
+  PUBLIC_URL: z
+    .url()
+    .default("http://localhost:4000")
+    .transform((u) => u.replace(/\/+$/, ""))
+    .describe("Public base URL of the control plane; the `iss` of every token and the JWKS location."),
+  SESSION_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(30 * 24 * 3600)
+    .default(7 * 24 * 3600)
+    .describe("Lifetime of a console session cookie, in seconds (default 7 days)."),
+  COOKIE_SECURE: z
+    .preprocess(
+      unsetIfEmpty,
+      z
+        .enum(["true", "false", "1", "0"])
+        .transform((v) => v === "true" || v === "1")
+        .optional(),
+    )
+    .describe(
+      "Mark the session cookie Secure (HTTPS only). Unset: true when PUBLIC_URL is https://, else false " +
+        "(plain-HTTP local development). Set it to true in any deployment served over HTTPS.",
+    ),
+  LOG_LEVEL: logLevelVar,
+});
+
+export type ControlPlaneConfig = Omit<z.infer<typeof controlPlaneConfigSchema>, "COOKIE_SECURE"> & {
+  COOKIE_SECURE: boolean;
+};
+
+/** Parses the environment; throws a `ConfigError` naming each bad variable. */
+export function loadControlPlaneConfig(
+  env: Record<string, string | undefined> = process.env,
+): ControlPlaneConfig {
+  const parsed = loadConfig(controlPlaneConfigSchema, env);
+  return { ...parsed, COOKIE_SECURE: parsed.COOKIE_SECURE ?? parsed.PUBLIC_URL.startsWith("https://") };
+}

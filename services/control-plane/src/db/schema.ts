@@ -1,0 +1,153 @@
+import type { Capabilities } from "@relaybase/protocol";
+import { sql } from "drizzle-orm";
+import {
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
+
+// drizzle-kit loads this file on its own: keep local imports out of it (type-only is fine).
+
+const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
+
+export const PLAN_IDS = ["free", "pro", "scale"] as const;
+export type PlanId = (typeof PLAN_IDS)[number];
+
+/** Per-plan limits; rows seeded by the migration `0001_seed_plans.sql`. */
+export const plans = pgTable("plans", {
+  id: text("id").$type<PlanId>().primaryKey(),
+  maxMessageBytes: integer("max_message_bytes").notNull(),
+  historySize: integer("history_size").notNull(),
+  historyTtlSeconds: integer("history_ttl_seconds").notNull(),
+});
+
+export const users = pgTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    email: text("email").notNull().unique(),
+    name: text("name"),
+    passwordHash: text("password_hash").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [check("users_email_lowercase", sql`${t.email} = lower(${t.email})`)],
+);
+
+export const orgs = pgTable("orgs", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  plan: text("plan")
+    .$type<PlanId>()
+    .notNull()
+    .default("free")
+    .references(() => plans.id),
+  createdAt: createdAt(),
+});
+
+export const MEMBER_ROLES = ["owner", "member"] as const;
+export type MemberRole = (typeof MEMBER_ROLES)[number];
+
+export const memberships = pgTable(
+  "memberships",
+  {
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => orgs.id, { onDelete: "cascade" }),
+    role: text("role", { enum: MEMBER_ROLES }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.orgId] }), index("memberships_org_idx").on(t.orgId)],
+);
+
+export const DEFAULT_ANONYMOUS_CAPS: Capabilities = { "public:*": ["subscribe"] };
+
+export const apps = pgTable(
+  "apps",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => orgs.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    allowedOrigins: text("allowed_origins")
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    anonymousCaps: jsonb("anonymous_caps")
+      .$type<Capabilities>()
+      .notNull()
+      .default({ "public:*": ["subscribe"] }),
+    clientPublish: boolean("client_publish").notNull().default(true),
+    createdAt: createdAt(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("apps_org_idx").on(t.orgId)],
+);
+
+export const KEY_KINDS = ["publishable", "secret"] as const;
+export type KeyKind = (typeof KEY_KINDS)[number];
+
+/**
+ * API keys. A publishable key is public and kept as is; a secret key is kept only as its
+ * key id (to find it) and the SHA-256 of the whole key (DESIGN §3).
+ */
+export const apiKeys = pgTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    appId: text("app_id")
+      .notNull()
+      .references(() => apps.id, { onDelete: "cascade" }),
+    kind: text("kind", { enum: KEY_KINDS }).notNull(),
+    name: text("name").notNull(),
+    publishable: text("publishable"),
+    keyId: text("key_id"),
+    secretHash: text("secret_hash"),
+    createdAt: createdAt(),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+  },
+  (t) => [
+    index("api_keys_app_idx").on(t.appId),
+    uniqueIndex("api_keys_publishable_idx").on(t.publishable),
+    uniqueIndex("api_keys_key_id_idx").on(t.keyId),
+    check(
+      "api_keys_kind_fields",
+      sql`(${t.kind} = 'publishable' and ${t.publishable} is not null and ${t.keyId} is null and ${t.secretHash} is null)
+        or (${t.kind} = 'secret' and ${t.publishable} is null and ${t.keyId} is not null and ${t.secretHash} is not null)`,
+    ),
+  ],
+);
+
+/** A JWK as stored (jose's JWK type is structurally a plain JSON object). */
+export type StoredJwk = Record<string, unknown>;
+
+/**
+ * Token signing keys (asymmetric). `retired_at` is the moment a key stops being served in
+ * the JWKS; a key being retired stays served until then so tokens it signed still verify.
+ * The signing key is the newest one with `retired_at` null.
+ */
+export const signingKeys = pgTable("signing_keys", {
+  kid: text("kid").primaryKey(),
+  alg: text("alg").notNull(),
+  privateJwk: jsonb("private_jwk").$type<StoredJwk>().notNull(),
+  publicJwk: jsonb("public_jwk").$type<StoredJwk>().notNull(),
+  createdAt: createdAt(),
+  retiredAt: timestamp("retired_at", { withTimezone: true }),
+});
+
+/** Small process-wide secrets and settings (e.g. the console session HMAC secret). */
+export const settings = pgTable("settings", {
+  key: text("key").primaryKey(),
+  value: jsonb("value").notNull(),
+  createdAt: createdAt(),
+});

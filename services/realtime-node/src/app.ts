@@ -1,0 +1,145 @@
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { type MessageEnvelope, wireError } from "@relaybase/protocol";
+import {
+  type Fanout,
+  type Logger,
+  MemoryRoomHistory,
+  Publisher,
+  type RoomHistory,
+  type TenantDirectory,
+} from "@relaybase/server-kit";
+import type { JWTVerifyGetKey } from "jose";
+import { Server } from "socket.io";
+import type { RealtimeNodeConfig } from "./config.js";
+import { checkConnection } from "./connection-checks.js";
+import { leaveRoomsNoLongerAllowed, registerRoomHandlers } from "./room-handlers.js";
+import { connectError, toWireError } from "./socket-errors.js";
+import { TokenExpiry } from "./token-expiry.js";
+import type { RealtimeServer } from "./types.js";
+
+export interface RealtimeNodeDeps {
+  config: Pick<
+    RealtimeNodeConfig,
+    "TOKEN_ISSUER" | "RECOVERY_MAX_DISCONNECTION_MS" | "MAX_PACKET_BYTES" | "SHUTDOWN_DEADLINE_MS"
+  >;
+  directory: TenantDirectory;
+  /** Token verification keys (jose): a local JWKS in-process, a remote one when alone. */
+  keys: JWTVerifyGetKey;
+  logger: Logger;
+  /** Per-room history; in memory by default (embedded mode). */
+  history?: RoomHistory;
+}
+
+export interface RealtimeNode {
+  io: RealtimeServer;
+  httpServer: HttpServer;
+  /** The publish path of this node, for an in-process REST API (embedded mode). */
+  publisher: Publisher;
+  listen(port: number, host: string): Promise<AddressInfo>;
+  /** Drains: readiness fails, new connections are refused, clients told to reconnect. */
+  close(): Promise<void>;
+}
+
+/** Delivers through Socket.IO's adapter: local sockets now, the cluster with a cluster adapter. */
+export class SocketIoFanout implements Fanout {
+  constructor(private readonly io: RealtimeServer) {}
+
+  deliver(key: string, envelope: MessageEnvelope, exceptConnectionId?: string): void {
+    const target = exceptConnectionId ? this.io.to(key).except(exceptConnectionId) : this.io.to(key);
+    target.emit("message", envelope);
+  }
+}
+
+export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
+  const { config, directory, keys, logger } = deps;
+  const history = deps.history ?? new MemoryRoomHistory();
+  let draining = false;
+
+  const httpServer = createServer((req, res) => probes(req, res, () => draining));
+  const io: RealtimeServer = new Server(httpServer, {
+    maxHttpBufferSize: config.MAX_PACKET_BYTES,
+    // Origins are checked per app by the connection checks, not by CORS.
+    cors: { origin: true },
+    connectionStateRecovery: {
+      maxDisconnectionDuration: config.RECOVERY_MAX_DISCONNECTION_MS,
+      // A recovered socket is authenticated again: its key may have been revoked.
+      skipMiddlewares: false,
+    },
+  });
+  const publisher = new Publisher(history, new SocketIoFanout(io));
+  const expiry = new TokenExpiry();
+  const checkDeps = { directory, keys, issuer: config.TOKEN_ISSUER, isDraining: () => draining };
+
+  io.use((socket, next) => {
+    checkConnection(socket, checkDeps).then(
+      (data) => {
+        // Merge: a recovered socket keeps what Socket.IO restored, with fresh credentials.
+        Object.assign(socket.data, data);
+        if (data.exp === undefined) delete socket.data.exp;
+        if (data.userId === undefined) delete socket.data.userId;
+        next();
+      },
+      (err: unknown) => next(connectError(toWireError(err, logger))),
+    );
+  });
+
+  io.on("connection", (socket) => {
+    if (socket.recovered) leaveRoomsNoLongerAllowed(socket);
+    expiry.arm(socket);
+    registerRoomHandlers(socket, {
+      directory,
+      history,
+      publisher,
+      keys,
+      issuer: config.TOKEN_ISSUER,
+      expiry,
+      logger,
+    });
+    socket.on("disconnect", () => expiry.clear(socket.id));
+  });
+
+  return {
+    io,
+    httpServer,
+    publisher,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        httpServer.once("error", reject);
+        httpServer.listen(port, host, () => resolve(httpServer.address() as AddressInfo));
+      }),
+    async close() {
+      draining = true;
+      // Only this node's sockets: with a cluster adapter io.emit would reach every node.
+      io.local.emit("notice", wireError("SERVER_SHUTTING_DOWN"));
+      // Let the notice reach clients, then close what is left by the deadline.
+      await waitForSockets(io, config.SHUTDOWN_DEADLINE_MS);
+      expiry.clearAll();
+      await io.close();
+    },
+  };
+}
+
+/** Waits until clients have left (they reconnect elsewhere on the notice) or the deadline. */
+async function waitForSockets(io: RealtimeServer, deadlineMs: number): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  // Clients that got the notice close themselves; a short floor lets the notice flush.
+  await new Promise((r) => setTimeout(r, Math.min(100, deadlineMs)));
+  while (io.of("/").sockets.size > 0 && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function probes(req: IncomingMessage, res: ServerResponse, isDraining: () => boolean): void {
+  const path = req.url?.split("?")[0];
+  if (path === "/healthz") return json(res, 200, { ok: true });
+  if (path === "/readyz") {
+    if (isDraining()) return json(res, 503, { error: wireError("SERVER_SHUTTING_DOWN") });
+    return json(res, 200, { ok: true });
+  }
+  json(res, 404, { error: wireError("NOT_FOUND") });
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+}

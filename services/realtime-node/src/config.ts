@@ -1,0 +1,45 @@
+import { loadConfig, logLevelVar, portVar } from "@relaybase/server-kit";
+import { z } from "zod";
+
+export const realtimeNodeConfigSchema = z.object({
+  PORT: portVar(4001).describe("Port of the Socket.IO server (also /healthz and /readyz)."),
+  HOST: z.string().default("127.0.0.1").describe("Interface to listen on; 0.0.0.0 in containers."),
+  TOKEN_ISSUER: z
+    .string()
+    .default("http://localhost:4000")
+    .describe("Expected `iss` of connection tokens: the control plane's PUBLIC_URL."),
+  JWKS_URL: z
+    .url()
+    .optional()
+    .describe(
+      "Where to fetch the token verification keys when the node runs alone " +
+        "(default: TOKEN_ISSUER + /.well-known/jwks.json). Unused in the all-in-one process.",
+    ),
+  RECOVERY_MAX_DISCONNECTION_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(120_000)
+    .describe("Socket.IO connection state recovery window (layer 1). Room history (layer 2) covers longer gaps."),
+  MAX_PACKET_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1_000_000)
+    .describe(
+      "Largest Socket.IO packet accepted (maxHttpBufferSize). A bigger packet closes the connection; " +
+        "messages under it but over the app's message limit get MESSAGE_TOO_LARGE in their ack.",
+    ),
+  SHUTDOWN_DEADLINE_MS: z.coerce
+    .number()
+    .int()
+    .nonnegative()
+    .default(10_000)
+    .describe("On SIGTERM: how long to wait for clients to leave before closing the rest."),
+  LOG_LEVEL: logLevelVar,
+});
+
+export type RealtimeNodeConfig = z.infer<typeof realtimeNodeConfigSchema>;
+
+export const loadRealtimeNodeConfig = (env: Record<string, string | undefined> = process.env) =>
+  loadConfig(realtimeNodeConfigSchema, env);

@@ -1,0 +1,69 @@
+import { type HandshakeAuth, RelaybaseError } from "@relaybase/protocol";
+import type { AppRuntime, TenantDirectory } from "@relaybase/server-kit";
+import { verifyToken } from "@relaybase/server-kit";
+import type { JWTVerifyGetKey } from "jose";
+import type { RealtimeSocket, SocketData } from "./types.js";
+
+/**
+ * The connection checks, one small function each, run in DESIGN §4 order:
+ * shutdown → app by key → origin → token → accept. (Connection quota and connect rate
+ * come between token and accept; they belong to the limits work.)
+ */
+export interface CheckDeps {
+  directory: TenantDirectory;
+  keys: JWTVerifyGetKey;
+  issuer: string;
+  isDraining: () => boolean;
+}
+
+export async function checkConnection(socket: RealtimeSocket, deps: CheckDeps): Promise<SocketData> {
+  refuseWhileDraining(deps.isDraining);
+  const auth = (socket.handshake.auth ?? {}) as Partial<HandshakeAuth>;
+  const app = await appByKey(auth.key, deps.directory);
+  checkOrigin(app, socket.handshake.headers.origin);
+  return authenticate(app, auth.token, deps);
+}
+
+export function refuseWhileDraining(isDraining: () => boolean): void {
+  if (isDraining()) throw new RelaybaseError("SERVER_SHUTTING_DOWN");
+}
+
+export async function appByKey(key: unknown, directory: TenantDirectory): Promise<AppRuntime> {
+  if (typeof key === "string" && key.startsWith("sk_")) {
+    throw new RelaybaseError("WRONG_KEY_TYPE", "Never put a secret key in a client; use the publishable key.");
+  }
+  const app = typeof key === "string" ? await directory.byPublishableKey(key) : undefined;
+  if (!app) throw new RelaybaseError("INVALID_KEY");
+  return app;
+}
+
+/**
+ * An allow-list protects browsers from other sites using the app's key. Handshakes
+ * without an Origin header come from servers and native apps, which could send any
+ * origin they like, so the list does not apply to them (as with Pusher and Ably).
+ */
+export function checkOrigin(app: AppRuntime, origin: string | undefined): void {
+  if (app.allowedOrigins.length === 0 || origin === undefined) return;
+  if (!app.allowedOrigins.includes(origin)) {
+    throw new RelaybaseError("ORIGIN_NOT_ALLOWED", `Origin ${origin} is not allowed for this app.`);
+  }
+}
+
+export async function authenticate(
+  app: AppRuntime,
+  token: unknown,
+  deps: Pick<CheckDeps, "keys" | "issuer">,
+): Promise<SocketData> {
+  if (token === undefined || token === null || token === "") {
+    return { appId: app.appId, caps: app.anonymousCaps };
+  }
+  if (typeof token !== "string") throw new RelaybaseError("TOKEN_INVALID");
+  const claims = await verifyToken(token, deps.keys, deps.issuer);
+  if (claims.app !== app.appId) throw new RelaybaseError("TOKEN_APP_MISMATCH");
+  return {
+    appId: app.appId,
+    caps: claims.caps,
+    exp: claims.exp,
+    ...(claims.sub === undefined ? {} : { userId: claims.sub }),
+  };
+}

@@ -1,0 +1,2 @@
+export { createRealtimeNode, type RealtimeNode, type RealtimeNodeDeps, SocketIoFanout } from "./app.js";
+export { loadRealtimeNodeConfig, type RealtimeNodeConfig, realtimeNodeConfigSchema } from "./config.js";

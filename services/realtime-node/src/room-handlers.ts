@@ -1,0 +1,138 @@
+import {
+  type AuthAck,
+  authRequest,
+  type Capability,
+  can,
+  isValidRoomName,
+  type MessageEnvelope,
+  type PublishAck,
+  publishRequest,
+  RelaybaseError,
+  type SubscribeAck,
+  subscribeRequest,
+  type UnsubscribeAck,
+  unsubscribeRequest,
+} from "@relaybase/protocol";
+import {
+  type AppRuntime,
+  type Logger,
+  type Publisher,
+  type RoomHistory,
+  retentionOf,
+  roomKey,
+  type TenantDirectory,
+} from "@relaybase/server-kit";
+import type { JWTVerifyGetKey } from "jose";
+import type { ZodType } from "zod";
+import { authenticate } from "./connection-checks.js";
+import { toWireError } from "./socket-errors.js";
+import type { TokenExpiry } from "./token-expiry.js";
+import type { RealtimeSocket } from "./types.js";
+
+export interface HandlerDeps {
+  directory: TenantDirectory;
+  history: RoomHistory;
+  publisher: Publisher;
+  keys: JWTVerifyGetKey;
+  issuer: string;
+  expiry: TokenExpiry;
+  logger: Logger;
+}
+
+/** Registers the client → server events of DESIGN §4 on one socket. */
+export function registerRoomHandlers(socket: RealtimeSocket, deps: HandlerDeps): void {
+  const { history, publisher } = deps;
+
+  handle(socket, deps, "subscribe", subscribeRequest, async ({ room, since }): Promise<SubscribeAck> => {
+    const app = await currentApp(socket, deps.directory);
+    authorize(socket, "subscribe", room);
+    const key = roomKey(app.appId, room);
+    // Join before reading history: a message published in between is then both
+    // replayed and delivered live, and the SDK drops the copy by offset. The other
+    // order could lose it.
+    await socket.join(key);
+    if (!since) return { ok: true, ...(await history.position(key)) };
+    const replay = await history.since(key, since, retentionOf(app));
+    const messages: MessageEnvelope[] = replay.messages.map((m) => ({ room, ...m, epoch: replay.position.epoch }));
+    return { ok: true, ...replay.position, recovered: replay.recovered, messages };
+  });
+
+  handle(socket, deps, "unsubscribe", unsubscribeRequest, async ({ room }): Promise<UnsubscribeAck> => {
+    if (!isValidRoomName(room)) throw new RelaybaseError("INVALID_ROOM_NAME");
+    await socket.leave(roomKey(socket.data.appId, room));
+    return { ok: true };
+  });
+
+  handle(socket, deps, "publish", publishRequest, async ({ room, event, data, id }): Promise<PublishAck> => {
+    const app = await currentApp(socket, deps.directory);
+    if (!app.clientPublish) throw new RelaybaseError("CLIENT_PUBLISH_DISABLED");
+    authorize(socket, "publish", room);
+    const from = { connectionId: socket.id, ...(socket.data.userId ? { userId: socket.data.userId } : {}) };
+    const published = await publisher.publish({ app, room, event, data, id, from });
+    return { ok: true, ...published };
+  });
+
+  handle(socket, deps, "auth", authRequest, async ({ token }): Promise<AuthAck> => {
+    const app = await currentApp(socket, deps.directory);
+    const next = await authenticate(app, token, deps);
+    if (next.userId !== socket.data.userId) {
+      throw new RelaybaseError("TOKEN_INVALID", "A refreshed token must be for the same user.");
+    }
+    socket.data.caps = next.caps;
+    socket.data.exp = next.exp;
+    leaveRoomsNoLongerAllowed(socket);
+    deps.expiry.arm(socket);
+    return { ok: true, exp: next.exp ?? 0 };
+  });
+}
+
+/**
+ * Wraps one event handler: validates the payload, always answers the ack (if the client
+ * asked for one) with `{ ok }` or `{ ok: false, error }`, and never lets an exception
+ * escape to Socket.IO.
+ */
+function handle<T, R>(
+  socket: RealtimeSocket,
+  deps: HandlerDeps,
+  event: "subscribe" | "unsubscribe" | "publish" | "auth",
+  schema: ZodType<T>,
+  run: (payload: T) => Promise<R>,
+): void {
+  socket.on(event, async (payload: unknown, ack: unknown) => {
+    const reply = typeof ack === "function" ? (ack as (res: unknown) => void) : () => {};
+    try {
+      const parsed = schema.safeParse(payload);
+      if (!parsed.success) throw new RelaybaseError("BAD_REQUEST", `Malformed ${event} payload.`);
+      reply(await run(parsed.data));
+    } catch (err) {
+      reply({ ok: false, error: toWireError(err, deps.logger) });
+    }
+  });
+}
+
+/** Reads the app on every request so a settings change applies to live sockets too. */
+async function currentApp(socket: RealtimeSocket, directory: TenantDirectory): Promise<AppRuntime> {
+  const app = await directory.byId(socket.data.appId);
+  if (!app) throw new RelaybaseError("INVALID_KEY", "This app no longer exists.");
+  return app;
+}
+
+function authorize(socket: RealtimeSocket, capability: Capability, room: string): void {
+  if (!isValidRoomName(room)) throw new RelaybaseError("INVALID_ROOM_NAME");
+  if (!can(socket.data.caps, capability, room)) {
+    throw new RelaybaseError("CAPABILITY_DENIED", `This connection may not ${capability} to ${room}.`);
+  }
+}
+
+/**
+ * After new credentials (token refresh, or a recovered connection re-authenticated), drop
+ * the rooms they no longer allow, and any room of another app a restored session held.
+ */
+export function leaveRoomsNoLongerAllowed(socket: RealtimeSocket): void {
+  const prefix = roomKey(socket.data.appId, "");
+  for (const key of socket.rooms) {
+    if (key === socket.id) continue;
+    const allowed = key.startsWith(prefix) && can(socket.data.caps, "subscribe", key.slice(prefix.length));
+    if (!allowed) void socket.leave(key);
+  }
+}

@@ -1,0 +1,34 @@
+import { type Logger, type Publisher, type TenantDirectory, toHttpError } from "@relaybase/server-kit";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { RestPublishApiConfig } from "./config.js";
+import { openApiDocument } from "./openapi.js";
+import { registerPublishRoutes } from "./publish-routes.js";
+
+export interface RestPublishApiDeps {
+  config: Pick<RestPublishApiConfig, "BODY_LIMIT_BYTES">;
+  directory: TenantDirectory;
+  /** The publish path: in-process with a realtime node when embedded. */
+  publisher: Publisher;
+  logger: Logger;
+}
+
+export function createRestPublishApi(deps: RestPublishApiDeps): FastifyInstance {
+  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: deps.config.BODY_LIMIT_BYTES });
+
+  app.setErrorHandler((err, req, reply) => {
+    const { status, body } = toHttpError(err, (e) => req.log.error({ err: e }, "unhandled error"));
+    reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((_req, reply) => {
+    const { status, body } = toHttpError({ statusCode: 404 }, () => {});
+    reply.code(status).send(body);
+  });
+
+  registerPublishRoutes(app, deps);
+
+  const document = openApiDocument();
+  app.get("/openapi.json", async () => document);
+  app.get("/healthz", async () => ({ ok: true }));
+  app.get("/readyz", async () => ({ ok: true }));
+  return app;
+}

@@ -1,0 +1,63 @@
+import { ERROR_CODES } from "@relaybase/protocol";
+import { z } from "zod";
+import { batchBody, batchResponse, publishBody, publishResponse } from "./schemas.js";
+
+/** The OpenAPI 3.1 document, built from the same zod schemas that validate requests. */
+export function openApiDocument(): Record<string, unknown> {
+  const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: "input", unrepresentable: "any" });
+  const errorBody = {
+    type: "object",
+    properties: {
+      error: {
+        type: "object",
+        properties: {
+          code: { type: "string", enum: Object.keys(ERROR_CODES) },
+          message: { type: "string" },
+          retry: { type: "string", enum: ["never", "backoff", "now", "reauth"] },
+        },
+        required: ["code", "message", "retry"],
+      },
+    },
+  };
+  const errors = Object.fromEntries(
+    [400, 401, 403, 404, 413, 503].map((status) => [
+      String(status),
+      { description: codesFor(status), content: { "application/json": { schema: errorBody } } },
+    ]),
+  );
+  const operation = (summary: string, body: z.ZodType, response: z.ZodType) => ({
+    summary,
+    security: [{ secretKey: [] }],
+    parameters: [{ name: "appId", in: "path", required: true, schema: { type: "string" } }],
+    requestBody: { required: true, content: { "application/json": { schema: schema(body) } } },
+    responses: {
+      "202": {
+        description: "Stored in each room's history and handed to delivery.",
+        content: { "application/json": { schema: schema(response) } },
+      },
+      ...errors,
+    },
+  });
+  return {
+    openapi: "3.1.0",
+    info: { title: "Relaybase REST publish API", version: "1" },
+    components: {
+      securitySchemes: { secretKey: { type: "http", scheme: "bearer", description: "A secret key, sk_…" } },
+    },
+    paths: {
+      "/v1/apps/{appId}/publish": {
+        post: operation("Publish one message to one or more rooms", publishBody, publishResponse),
+      },
+      "/v1/apps/{appId}/batch": {
+        post: operation("Publish up to 100 messages in one request", batchBody, batchResponse),
+      },
+    },
+  };
+}
+
+function codesFor(status: number): string {
+  return Object.entries(ERROR_CODES)
+    .filter(([, info]) => info.status === status)
+    .map(([code]) => code)
+    .join(", ");
+}

@@ -1,0 +1,90 @@
+import { MAX_MESSAGES_PER_BATCH, MAX_ROOMS_PER_PUBLISH, RelaybaseError } from "@relaybase/protocol";
+import { type AppRuntime, Publisher, type TenantDirectory } from "@relaybase/server-kit";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { z } from "zod";
+import { batchBody, type PublishBody, publishBody } from "./schemas.js";
+
+export interface PublishRouteDeps {
+  directory: TenantDirectory;
+  publisher: Publisher;
+}
+
+const params = z.object({ appId: z.string().min(1).max(64) });
+
+export function registerPublishRoutes(app: FastifyInstance, deps: PublishRouteDeps): void {
+  app.post("/v1/apps/:appId/publish", async (req, reply) => {
+    const tenant = await authorizeApp(req, deps.directory);
+    const body = publishBody.parse(req.body);
+    const rooms = roomsOf(body);
+    validate(tenant, rooms, body);
+    reply.code(202);
+    return publishToRooms(deps.publisher, tenant, rooms, body);
+  });
+
+  app.post("/v1/apps/:appId/batch", async (req, reply) => {
+    const tenant = await authorizeApp(req, deps.directory);
+    const { messages } = batchBody.parse(req.body);
+    if (messages.length > MAX_MESSAGES_PER_BATCH) {
+      throw new RelaybaseError("TOO_MANY_ROOMS", `A batch holds at most ${MAX_MESSAGES_PER_BATCH} messages.`);
+    }
+    // Check every message before publishing any, so a bad one leaves no partial batch.
+    const planned = messages.map((body) => ({ body, rooms: roomsOf(body) }));
+    for (const { body, rooms } of planned) validate(tenant, rooms, body);
+    const results = [];
+    for (const { body, rooms } of planned) results.push(await publishToRooms(deps.publisher, tenant, rooms, body));
+    reply.code(202);
+    return { results };
+  });
+}
+
+/**
+ * The secret key in `Authorization: Bearer sk_…` must be live and belong to the app in
+ * the path. Failures are told apart so a developer can fix the right thing.
+ */
+export async function authorizeApp(req: FastifyRequest, directory: TenantDirectory): Promise<AppRuntime> {
+  const { appId } = params.parse(req.params);
+  const header = req.headers.authorization ?? "";
+  const key = header.startsWith("Bearer ") ? header.slice("Bearer ".length).trim() : "";
+  if (key.startsWith("pk_")) {
+    throw new RelaybaseError("WRONG_KEY_TYPE", "Publishing over REST needs a secret key (sk_…).");
+  }
+  const owner = key ? await directory.bySecretKey(key) : undefined;
+  if (!owner) throw new RelaybaseError("INVALID_KEY");
+  if (owner.appId === appId) return owner;
+  if (!(await directory.byId(appId))) throw new RelaybaseError("APP_NOT_FOUND");
+  throw new RelaybaseError("KEY_APP_MISMATCH");
+}
+
+function roomsOf(body: PublishBody): string[] {
+  if ((body.room === undefined) === (body.rooms === undefined)) {
+    throw new RelaybaseError("BAD_REQUEST", "Give exactly one of `room` and `rooms`.");
+  }
+  const rooms = body.rooms ?? [body.room as string];
+  if (rooms.length > MAX_ROOMS_PER_PUBLISH) {
+    throw new RelaybaseError("TOO_MANY_ROOMS", `One publish reaches at most ${MAX_ROOMS_PER_PUBLISH} rooms.`);
+  }
+  return [...new Set(rooms)];
+}
+
+function validate(app: AppRuntime, rooms: string[], body: PublishBody): void {
+  for (const room of rooms) Publisher.validate(app, room, body.event, body.data);
+}
+
+async function publishToRooms(publisher: Publisher, app: AppRuntime, rooms: string[], body: PublishBody) {
+  let id = body.id;
+  const offsets: Record<string, { offset: number; epoch: string }> = {};
+  for (const room of rooms) {
+    const published = await publisher.publish({
+      app,
+      room,
+      event: body.event,
+      data: body.data,
+      ...(id === undefined ? {} : { id }),
+      ...(body.exceptConnectionId === undefined ? {} : { exceptConnectionId: body.exceptConnectionId }),
+    });
+    // One message, one id in every room it reaches.
+    id = published.id;
+    offsets[room] = { offset: published.offset, epoch: published.epoch };
+  }
+  return { id: id as string, offsets };
+}
