@@ -1,4 +1,8 @@
-import { type ControlPlaneConfig, createControlPlane, loadControlPlaneConfig } from "@relaybase/control-plane";
+import {
+  type ControlPlaneConfig,
+  createControlPlane,
+  loadControlPlaneConfig,
+} from "@relaybase/control-plane";
 import { createRealtimeNode, loadRealtimeNodeConfig } from "@relaybase/realtime-node";
 import { createRestPublishApi, loadRestPublishApiConfig } from "@relaybase/rest-publish-api";
 import { createLogger, MemoryTenantDirectory, refreshingLocalJwks } from "@relaybase/server-kit";
@@ -26,7 +30,11 @@ export interface Platform {
  */
 export async function startPlatform(env: Env = process.env): Promise<Platform> {
   const cpConfig: ControlPlaneConfig = loadControlPlaneConfig({ ...env, PORT: env.CONTROL_PLANE_PORT });
-  const nodeConfig = loadRealtimeNodeConfig({ ...env, PORT: env.REALTIME_PORT, TOKEN_ISSUER: cpConfig.PUBLIC_URL });
+  const nodeConfig = loadRealtimeNodeConfig({
+    ...env,
+    PORT: env.REALTIME_PORT,
+    TOKEN_ISSUER: cpConfig.PUBLIC_URL,
+  });
   const restConfig = loadRestPublishApiConfig({ ...env, PORT: env.REST_PORT });
   const logger = createLogger("relaybase", cpConfig.LOG_LEVEL);
   const directory = new MemoryTenantDirectory();

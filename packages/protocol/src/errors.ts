@@ -88,6 +88,11 @@ export const ERROR_CODES = {
     retry: "backoff",
     message: "A dependency is unavailable; retry with backoff.",
   },
+  TIMEOUT: {
+    status: 504,
+    retry: "backoff",
+    message: "No answer in time; the request may or may not have taken effect.",
+  },
   INTERNAL: { status: 500, retry: "backoff", message: "Internal error." },
 } as const satisfies Record<string, CodeInfo>;
 

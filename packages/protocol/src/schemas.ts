@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { CAPABILITIES } from "./capabilities.js";
-import { isValidEventName, isValidRoomName, MAX_EVENT_NAME_LENGTH, ROOM_NAME_PATTERN } from "./names.js";
+import { MAX_EVENT_NAME_LENGTH, ROOM_NAME_PATTERN } from "./names.js";
 
 /** zod schemas of every payload that crosses a process boundary. */
 export const roomName = z.string().regex(ROOM_NAME_PATTERN, "invalid room name");
@@ -23,5 +23,3 @@ export const publishRequest = z.object({
   id: z.string().min(1).max(64),
 });
 export const authRequest = z.object({ token: z.string().min(1) });
-
-export { isValidEventName, isValidRoomName };

@@ -1,6 +1,6 @@
 import { type Capabilities, RelaybaseError } from "@relaybase/protocol";
 import { MAX_TOKEN_TTL_SECONDS, randomId, TOKEN_AUDIENCE, type TokenClaims } from "@relaybase/server-kit";
-import { and, desc, gt, isNull, or } from "drizzle-orm";
+import { desc, gt, isNull, or } from "drizzle-orm";
 import {
   type CryptoKey,
   calculateJwkThumbprint,
@@ -113,7 +113,7 @@ export class SigningKeys {
     const [row] = await this.db
       .select()
       .from(signingKeys)
-      .where(and(isNull(signingKeys.retiredAt)))
+      .where(isNull(signingKeys.retiredAt))
       .orderBy(desc(signingKeys.createdAt))
       .limit(1);
     if (!row) throw new RelaybaseError("UNAVAILABLE", "No token signing key; the control plane is starting.");

@@ -1,4 +1,9 @@
-import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
+import {
+  createServer,
+  type Server as HttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
 import type { AddressInfo } from "node:net";
 import { type MessageEnvelope, wireError } from "@relaybase/protocol";
 import {
@@ -132,12 +137,10 @@ async function waitForSockets(io: RealtimeServer, deadlineMs: number): Promise<v
 
 function probes(req: IncomingMessage, res: ServerResponse, isDraining: () => boolean): void {
   const path = req.url?.split("?")[0];
-  if (path === "/healthz") return json(res, 200, { ok: true });
-  if (path === "/readyz") {
-    if (isDraining()) return json(res, 503, { error: wireError("SERVER_SHUTTING_DOWN") });
-    return json(res, 200, { ok: true });
-  }
-  json(res, 404, { error: wireError("NOT_FOUND") });
+  if (path === "/healthz") json(res, 200, { ok: true });
+  else if (path === "/readyz" && isDraining()) json(res, 503, { error: wireError("SERVER_SHUTTING_DOWN") });
+  else if (path === "/readyz") json(res, 200, { ok: true });
+  else json(res, 404, { error: wireError("NOT_FOUND") });
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

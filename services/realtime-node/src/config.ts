@@ -20,7 +20,9 @@ export const realtimeNodeConfigSchema = z.object({
     .int()
     .positive()
     .default(120_000)
-    .describe("Socket.IO connection state recovery window (layer 1). Room history (layer 2) covers longer gaps."),
+    .describe(
+      "Socket.IO connection state recovery window (layer 1). Room history (layer 2) covers longer gaps.",
+    ),
   MAX_PACKET_BYTES: z.coerce
     .number()
     .int()

@@ -30,7 +30,10 @@ export function refuseWhileDraining(isDraining: () => boolean): void {
 
 export async function appByKey(key: unknown, directory: TenantDirectory): Promise<AppRuntime> {
   if (typeof key === "string" && key.startsWith("sk_")) {
-    throw new RelaybaseError("WRONG_KEY_TYPE", "Never put a secret key in a client; use the publishable key.");
+    throw new RelaybaseError(
+      "WRONG_KEY_TYPE",
+      "Never put a secret key in a client; use the publishable key.",
+    );
   }
   const app = typeof key === "string" ? await directory.byPublishableKey(key) : undefined;
   if (!app) throw new RelaybaseError("INVALID_KEY");

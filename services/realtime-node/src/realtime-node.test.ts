@@ -18,7 +18,10 @@ function nextMessage(socket: Socket): Promise<MessageEnvelope> {
   return new Promise((resolve) => socket.once("message", resolve));
 }
 
-async function connectWith(app: { publishableKeys: string[]; appId: string }, caps?: Record<string, string[]>) {
+async function connectWith(
+  app: { publishableKeys: string[]; appId: string },
+  caps?: Record<string, string[]>,
+) {
   const token = caps ? await f.token(app.appId, caps as never, { sub: "user-1" }) : undefined;
   return connected(f.client({ key: app.publishableKeys[0], ...(token ? { token } : {}) }));
 }
@@ -27,12 +30,17 @@ describe("capabilities", () => {
   it("lets an anonymous connection do only what the app allows anonymously", async () => {
     const app = await f.addApp();
     const socket = await connectWith(app);
-    expect(await emitAck(socket, "subscribe", { room: "public:news" })).toMatchObject({ ok: true, offset: 0 });
+    expect(await emitAck(socket, "subscribe", { room: "public:news" })).toMatchObject({
+      ok: true,
+      offset: 0,
+    });
     expect(await emitAck(socket, "subscribe", { room: "private:x" })).toMatchObject({
       ok: false,
       error: { code: "CAPABILITY_DENIED", retry: "never" },
     });
-    expect(await emitAck(socket, "publish", { room: "public:news", event: "e", data: {}, id: "1" })).toMatchObject({
+    expect(
+      await emitAck(socket, "publish", { room: "public:news", event: "e", data: {}, id: "1" }),
+    ).toMatchObject({
       ok: false,
       error: { code: "CAPABILITY_DENIED" },
     });
@@ -216,7 +224,18 @@ describe("bad messages", () => {
     const app = await f.addApp();
     const ws = new WebSocket(`${f.url.replace("http", "ws")}/socket.io/?EIO=4&transport=websocket`);
     await new Promise((r) => ws.once("open", r));
-    const garbage = ["42[", "4x", "9", '40{"key":', "42[1,2,3]", "\u0000\u0001", "4", "451-[", "2probe", "{}"];
+    const garbage = [
+      "42[",
+      "4x",
+      "9",
+      '40{"key":',
+      "42[1,2,3]",
+      "\u0000\u0001",
+      "4",
+      "451-[",
+      "2probe",
+      "{}",
+    ];
     for (let i = 0; i < 2000; i++) ws.send(garbage[i % garbage.length]!);
     await new Promise((r) => ws.once("close", r));
     // The node still serves everyone else.
@@ -239,7 +258,8 @@ describe("history replay (subscribe with since)", () => {
     const app = await f.addApp({ limits: { maxMessageBytes: 1024, historySize: 5, historyTtlSeconds: 60 } });
     const pub = await connectWith(app, { "*": ["subscribe", "publish"] });
     const base = await emitAck(pub, "subscribe", { room: "r" });
-    for (let i = 1; i <= 3; i++) await emitAck(pub, "publish", { room: "r", event: "n", data: i, id: `m${i}` });
+    for (let i = 1; i <= 3; i++)
+      await emitAck(pub, "publish", { room: "r", event: "n", data: i, id: `m${i}` });
 
     const since = { offset: base.offset, epoch: base.epoch };
     const late = await connectWith(app, { "*": ["subscribe"] });
@@ -248,10 +268,14 @@ describe("history replay (subscribe with since)", () => {
     expect(replay.messages.map((m: MessageEnvelope) => m.data)).toEqual([1, 2, 3]);
     expect(replay.messages[0]).toMatchObject({ room: "r", event: "n", epoch: base.epoch, offset: 1 });
 
-    for (let i = 4; i <= 10; i++) await emitAck(pub, "publish", { room: "r", event: "n", data: i, id: `m${i}` });
+    for (let i = 4; i <= 10; i++)
+      await emitAck(pub, "publish", { room: "r", event: "n", data: i, id: `m${i}` });
     const trimmed = await emitAck(late, "subscribe", { room: "r", since: { offset: 3, epoch: base.epoch } });
     expect(trimmed).toMatchObject({ ok: true, recovered: false, offset: 10, messages: [] });
-    const otherEpoch = await emitAck(late, "subscribe", { room: "r", since: { offset: 9, epoch: "elsewhere" } });
+    const otherEpoch = await emitAck(late, "subscribe", {
+      room: "r",
+      since: { offset: 9, epoch: "elsewhere" },
+    });
     expect(otherEpoch).toMatchObject({ ok: true, recovered: false, epoch: base.epoch });
     const fromFive = await emitAck(late, "subscribe", { room: "r", since: { offset: 5, epoch: base.epoch } });
     expect(fromFive.recovered).toBe(true);

@@ -53,7 +53,11 @@ export function registerRoomHandlers(socket: RealtimeSocket, deps: HandlerDeps):
     await socket.join(key);
     if (!since) return { ok: true, ...(await history.position(key)) };
     const replay = await history.since(key, since, retentionOf(app));
-    const messages: MessageEnvelope[] = replay.messages.map((m) => ({ room, ...m, epoch: replay.position.epoch }));
+    const messages: MessageEnvelope[] = replay.messages.map((m) => ({
+      room,
+      ...m,
+      epoch: replay.position.epoch,
+    }));
     return { ok: true, ...replay.position, recovered: replay.recovered, messages };
   });
 

@@ -24,7 +24,11 @@ export interface NodeFixture {
   url: string;
   directory: MemoryTenantDirectory;
   addApp(overrides?: Partial<AppRuntime>): Promise<AppRuntime>;
-  token(app: string, caps: Capabilities, opts?: { sub?: string; ttl?: number; iat?: number }): Promise<string>;
+  token(
+    app: string,
+    caps: Capabilities,
+    opts?: { sub?: string; ttl?: number; iat?: number },
+  ): Promise<string>;
   privateKey: CryptoKey;
   client(auth: Record<string, unknown>, opts?: Record<string, unknown>): Socket;
   close(): Promise<void>;

@@ -18,7 +18,10 @@ export class TokenExpiry {
     const delay = Math.max(0, exp * 1000 - Date.now());
     const timer = setTimeout(() => {
       this.#timers.delete(socket.id);
-      socket.emit("notice", wireError("TOKEN_EXPIRED", "The connection's token expired; reconnect with a new one."));
+      socket.emit(
+        "notice",
+        wireError("TOKEN_EXPIRED", "The connection's token expired; reconnect with a new one."),
+      );
       socket.disconnect(true);
     }, delay);
     timer.unref();

@@ -13,7 +13,10 @@ export interface RestPublishApiDeps {
 }
 
 export function createRestPublishApi(deps: RestPublishApiDeps): FastifyInstance {
-  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: deps.config.BODY_LIMIT_BYTES });
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: deps.config.BODY_LIMIT_BYTES,
+  });
 
   app.setErrorHandler((err, req, reply) => {
     const { status, body } = toHttpError(err, (e) => req.log.error({ err: e }, "unhandled error"));

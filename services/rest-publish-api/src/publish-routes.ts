@@ -31,7 +31,8 @@ export function registerPublishRoutes(app: FastifyInstance, deps: PublishRouteDe
     const planned = messages.map((body) => ({ body, rooms: roomsOf(body) }));
     for (const { body, rooms } of planned) validate(tenant, rooms, body);
     const results = [];
-    for (const { body, rooms } of planned) results.push(await publishToRooms(deps.publisher, tenant, rooms, body));
+    for (const { body, rooms } of planned)
+      results.push(await publishToRooms(deps.publisher, tenant, rooms, body));
     reply.code(202);
     return { results };
   });

@@ -79,10 +79,7 @@ export const apps = pgTable(
       .notNull()
       .references(() => orgs.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
-    allowedOrigins: text("allowed_origins")
-      .array()
-      .notNull()
-      .default(sql`'{}'::text[]`),
+    allowedOrigins: text("allowed_origins").array().notNull().default(sql`'{}'::text[]`),
     anonymousCaps: jsonb("anonymous_caps")
       .$type<Capabilities>()
       .notNull()

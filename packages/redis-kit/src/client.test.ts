@@ -1,0 +1,46 @@
+import { RelaybaseError } from "@relaybase/protocol";
+import { ErrorReply } from "redis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { call, createRedisClient, type RedisClient, toRelaybaseError } from "./client.js";
+import { SHARED_REDIS_URL } from "./testing/redis-server.js";
+
+describe("Redis client helpers", () => {
+  let client: RedisClient;
+
+  beforeAll(async () => {
+    client = createRedisClient(SHARED_REDIS_URL, { name: "rbtest" });
+    await client.connect();
+  });
+
+  afterAll(async () => {
+    await client.quit();
+  });
+
+  it("maps lost connections and transient replies to UNAVAILABLE, and leaves bugs alone", () => {
+    for (const err of [
+      new Error("socket closed"),
+      new ErrorReply("LOADING Redis is loading"),
+      new ErrorReply("READONLY x"),
+    ]) {
+      const mapped = toRelaybaseError(err);
+      expect(mapped).toBeInstanceOf(RelaybaseError);
+      expect((mapped as RelaybaseError).code).toBe("UNAVAILABLE");
+      expect((mapped as Error & { cause?: unknown }).cause).toBe(err);
+    }
+    const bug = new ErrorReply("WRONGTYPE Operation against a key holding the wrong kind of value");
+    expect(toRelaybaseError(bug)).toBe(bug);
+  });
+
+  it("sends commands, and surfaces a command error as itself", async () => {
+    expect(await call(client, ["PING"], 1_000)).toBe("PONG");
+    await expect(call(client, ["NOSUCHCOMMAND"], 1_000)).rejects.toBeInstanceOf(ErrorReply);
+  });
+
+  it("fails at once on a client that is not connected", async () => {
+    const idle = createRedisClient(SHARED_REDIS_URL);
+    const started = Date.now();
+    const err = await call(idle, ["PING"], 1_000).catch((e: unknown) => e);
+    expect((err as RelaybaseError).code).toBe("UNAVAILABLE");
+    expect(Date.now() - started).toBeLessThan(100);
+  });
+});

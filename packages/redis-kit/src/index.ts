@@ -1,0 +1,9 @@
+export {
+  type CreateRedisClientOptions,
+  createRedisClient,
+  type RedisClient,
+  toRelaybaseError,
+  type WarnLogger,
+} from "./client.js";
+export { RedisRoomHistory, type RedisRoomHistoryOptions } from "./redis-room-history.js";
+export { RedisTenantDirectory, type RedisTenantDirectoryOptions } from "./redis-tenant-directory.js";

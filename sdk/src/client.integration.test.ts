@@ -1,0 +1,415 @@
+/**
+ * The SDK against a real realtime node (in-process, port 0, real token signatures).
+ * Disconnects are caused the way they happen in production: the server closing the
+ * transport (recoverable) or the namespace (not recoverable).
+ */
+import { randomUUID } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Capabilities } from "@relaybase/protocol";
+import { createRealtimeNode, type RealtimeNode } from "@relaybase/realtime-node";
+import {
+  type AppRuntime,
+  createLogger,
+  MemoryTenantDirectory,
+  newAppId,
+  newPublishableKey,
+  TOKEN_AUDIENCE,
+} from "@relaybase/server-kit";
+import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from "jose";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { ResumeInfo, Room, StateChange } from "./index.js";
+import {
+  type ClientOptions,
+  createClient,
+  type GapInfo,
+  type MessageMeta,
+  type RelaybaseClient,
+} from "./index.js";
+
+const ISSUER = "http://issuer.test";
+let node: RealtimeNode;
+let url: string;
+let directory: MemoryTenantDirectory;
+let privateKey: CryptoKey;
+const clients: RelaybaseClient<object>[] = [];
+
+beforeAll(async () => {
+  const pair = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
+  privateKey = pair.privateKey;
+  const jwk = { ...(await exportJWK(pair.publicKey)), kid: "k1", alg: "EdDSA" };
+  directory = new MemoryTenantDirectory();
+  node = createRealtimeNode({
+    config: {
+      TOKEN_ISSUER: ISSUER,
+      RECOVERY_MAX_DISCONNECTION_MS: 60_000,
+      MAX_PACKET_BYTES: 1_000_000,
+      SHUTDOWN_DEADLINE_MS: 500,
+    },
+    directory,
+    keys: createLocalJWKSet({ keys: [jwk] }),
+    logger: createLogger("sdk-test", "silent"),
+  });
+  const { port } = await node.listen(0, "127.0.0.1");
+  url = `http://127.0.0.1:${port}`;
+});
+
+afterEach(() => {
+  for (const client of clients.splice(0)) client.close();
+});
+
+afterAll(async () => {
+  await node.close();
+});
+
+async function addApp(overrides: Partial<AppRuntime> = {}): Promise<AppRuntime> {
+  const app: AppRuntime = {
+    appId: newAppId(),
+    orgId: "org_test",
+    name: "test",
+    allowedOrigins: [],
+    anonymousCaps: { "public:*": ["subscribe"] },
+    clientPublish: true,
+    limits: { maxMessageBytes: 64 * 1024, historySize: 100, historyTtlSeconds: 300 },
+    publishableKeys: [newPublishableKey()],
+    secretKeys: [],
+    ...overrides,
+  };
+  await directory.put(app);
+  return app;
+}
+
+function sign(app: AppRuntime, caps: Capabilities, ttl = 3600, sub = "user-1"): Promise<string> {
+  const iat = Math.floor(Date.now() / 1000);
+  return new SignJWT({ app: app.appId, caps })
+    .setProtectedHeader({ alg: "EdDSA", kid: "k1" })
+    .setIssuer(ISSUER)
+    .setAudience(TOKEN_AUDIENCE)
+    .setSubject(sub)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + ttl)
+    .setJti(randomUUID())
+    .sign(privateKey);
+}
+
+type ChatEvents = { chat: { n: number } };
+
+function connect(app: AppRuntime, options: Partial<ClientOptions> = {}): RelaybaseClient<ChatEvents> {
+  const client = createClient<ChatEvents>({
+    key: app.publishableKeys[0]!,
+    url,
+    transports: ["websocket"],
+    reconnectionDelayMs: 50,
+    reconnectionDelayMaxMs: 200,
+    ...options,
+  });
+  clients.push(client);
+  return client;
+}
+
+/** Server-side publishes, through the node's one publish path (as REST does). */
+function publish(app: AppRuntime, room: string, n: number) {
+  return node.publisher.publish({ app, room, event: "chat", data: { n } });
+}
+
+function serverSocket(client: RelaybaseClient<object>) {
+  const socket = node.io.of("/").sockets.get(client.connectionId ?? "");
+  if (!socket) throw new Error("no server socket for this client");
+  return socket;
+}
+
+function collect(room: Room<ChatEvents>) {
+  const got: { n: number; meta: MessageMeta }[] = [];
+  room.on("chat", (data, meta) => got.push({ n: data.n, meta }));
+  return got;
+}
+
+function statusLog(room: Room<ChatEvents>) {
+  const resumed: ResumeInfo[] = [];
+  const gaps: GapInfo[] = [];
+  room.onStatus("resumed", (info) => resumed.push(info));
+  room.onStatus("gap", (gap) => gaps.push(gap));
+  return { resumed, gaps };
+}
+
+function states(client: RelaybaseClient<object>) {
+  const log: StateChange[] = [];
+  client.on("state", (change) => log.push(change));
+  return log;
+}
+
+async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe("SDK against a realtime node", () => {
+  it("subscribes from the room's current position and delivers in order, with metadata", async () => {
+    const app = await addApp();
+    await publish(app, "public:news", 0); // before the subscribe: not delivered
+    const client = connect(app);
+    const room = client.room("public:news");
+    expect(client.room("public:news")).toBe(room);
+    const got = collect(room);
+    await room.subscribe();
+    expect(room.state).toBe("subscribed");
+    expect(client.state).toBe("connected");
+    for (let n = 1; n <= 5; n++) await publish(app, "public:news", n);
+    await until(() => got.length === 5);
+    expect(got.map((m) => m.n)).toEqual([1, 2, 3, 4, 5]);
+    expect(got.map((m) => m.meta.offset)).toEqual([2, 3, 4, 5, 6]);
+    expect(got[0]!.meta).toMatchObject({ room: "public:news", event: "chat" });
+    expect(room.position?.offset).toBe(6);
+
+    await room.unsubscribe();
+    await publish(app, "public:news", 6);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(got).toHaveLength(5);
+  });
+
+  it("rejects a refused subscribe with the error code, and a bad room name at once", async () => {
+    const app = await addApp();
+    const client = connect(app);
+    await expect(client.room("private:x").subscribe()).rejects.toMatchObject({
+      code: "CAPABILITY_DENIED",
+      retry: "never",
+    });
+    expect(client.room("private:x").state).toBe("unsubscribed");
+    expect(() => client.room("no spaces")).toThrow(expect.objectContaining({ code: "INVALID_ROOM_NAME" }));
+  });
+
+  it("publishes with an ack, and skips its own messages with echo: false", async () => {
+    const app = await addApp();
+    const caps: Capabilities = { "chat:*": ["subscribe", "publish"] };
+    const echoing = connect(app, { getToken: () => sign(app, caps) });
+    const quiet = connect(app, { getToken: () => sign(app, caps, 3600, "user-2"), echo: false });
+    const a = echoing.room("chat:1");
+    const b = quiet.room("chat:1");
+    const gotA = collect(a);
+    const gotB = collect(b);
+    await Promise.all([a.subscribe(), b.subscribe()]);
+
+    const first = await a.publish("chat", { n: 1 });
+    expect(first).toMatchObject({ offset: 1 });
+    expect(first.id).toMatch(/^c_/);
+    const second = await b.publish("chat", { n: 2 }, { id: "my-id" });
+    expect(second).toMatchObject({ id: "my-id", offset: 2 });
+    // Same id again: the server stores it once and answers with the same offset.
+    expect(await b.publish("chat", { n: 2 }, { id: "my-id" })).toMatchObject({ offset: 2 });
+
+    await until(() => gotA.length === 2 && gotB.length === 1);
+    expect(gotA.map((m) => m.n)).toEqual([1, 2]);
+    expect(gotA[0]!.meta.from).toEqual({ connectionId: echoing.connectionId, userId: "user-1" });
+    expect(gotB.map((m) => m.n)).toEqual([1]);
+
+    await expect(a.publish("chat", { n: 3 }, { id: "x".repeat(65) })).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+      messageId: "x".repeat(65),
+    });
+    const anonymous = connect(app);
+    await expect(anonymous.room("chat:1").publish("chat", { n: 4 })).rejects.toMatchObject({
+      code: "CAPABILITY_DENIED",
+      room: "chat:1",
+    });
+  });
+
+  it("after a non-recovered reconnect, resubscribes from its last position and replays what it missed", async () => {
+    const app = await addApp();
+    const caps: Capabilities = { "chat:*": ["subscribe", "publish"] };
+    const client = connect(app, { getToken: () => sign(app, caps) });
+    const log = states(client);
+    const room = client.room("chat:r");
+    const got = collect(room);
+    const status = statusLog(room);
+    await room.subscribe();
+    await publish(app, "chat:r", 1);
+    await until(() => got.length === 1);
+    const firstConnection = client.connectionId;
+
+    // A server-side namespace disconnect: not recoverable, and Socket.IO would not reconnect.
+    serverSocket(client).disconnect(true);
+    await until(() => client.state !== "connected");
+    await publish(app, "chat:r", 2);
+    await publish(app, "chat:r", 3);
+    // Queued while offline; sent once the room is resubscribed.
+    const queued = room.publish("chat", { n: 4 });
+
+    await until(() => client.state === "connected" && got.length === 4);
+    expect(await queued).toMatchObject({ offset: 4 });
+    expect(got.map((m) => m.n)).toEqual([1, 2, 3, 4]);
+    expect(client.connectionId).not.toBe(firstConnection);
+    expect(status.resumed).toEqual([{ room: "chat:r", recovered: true, via: "history" }]);
+    expect(status.gaps).toEqual([]);
+    expect(log.find((s) => s.current === "connected" && s.previous !== "connecting")).toMatchObject({
+      recovered: false,
+    });
+  });
+
+  it("after a transport blip, Socket.IO recovers the session and the SDK does not resubscribe", async () => {
+    const app = await addApp();
+    const client = connect(app);
+    const log = states(client);
+    const room = client.room("public:blip");
+    const got = collect(room);
+    const status = statusLog(room);
+    await room.subscribe();
+    await publish(app, "public:blip", 1);
+    await until(() => got.length === 1);
+    const id = client.connectionId;
+
+    serverSocket(client).conn.close(); // the transport drops; the server keeps the session
+    await until(() => client.state !== "connected");
+    await publish(app, "public:blip", 2);
+    await publish(app, "public:blip", 3);
+
+    await until(() => client.state === "connected" && got.length === 3);
+    expect(got.map((m) => m.n)).toEqual([1, 2, 3]);
+    expect(client.connectionId).toBe(id);
+    expect(status.resumed).toEqual([{ room: "public:blip", recovered: true, via: "connection" }]);
+    expect(log.at(-1)).toMatchObject({ current: "connected", recovered: true });
+  });
+
+  it("reports a gap when the room's history no longer reaches back, and continues from there", async () => {
+    const app = await addApp({ limits: { maxMessageBytes: 65_536, historySize: 2, historyTtlSeconds: 300 } });
+    const client = connect(app);
+    const room = client.room("public:gap");
+    const got = collect(room);
+    const status = statusLog(room);
+    await room.subscribe();
+    await publish(app, "public:gap", 1);
+    await until(() => got.length === 1);
+
+    serverSocket(client).disconnect(true);
+    await until(() => client.state !== "connected");
+    for (let n = 2; n <= 6; n++) await publish(app, "public:gap", n);
+    const epoch = room.position!.epoch;
+
+    await until(() => status.gaps.length === 1);
+    expect(status.gaps[0]).toEqual({
+      room: "public:gap",
+      lastOffset: 1,
+      epoch,
+      newOffset: 6,
+      newEpoch: epoch,
+    });
+    expect(status.resumed).toEqual([{ room: "public:gap", recovered: false, via: "history" }]);
+    await publish(app, "public:gap", 7);
+    await until(() => got.length === 2);
+    expect(got.map((m) => m.n)).toEqual([1, 7]);
+  });
+
+  it("gets its token from an authEndpoint and refreshes it on the live connection before it expires", async () => {
+    const app = await addApp();
+    let issued = 0;
+    const endpoint = createServer((req, res) => {
+      issued++;
+      void sign(app, { "chat:*": ["subscribe"] }, 3).then((token) => {
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ token }));
+      });
+      req.resume();
+    });
+    await new Promise<void>((r) => endpoint.listen(0, "127.0.0.1", r));
+    try {
+      const { port } = endpoint.address() as AddressInfo;
+      const client = connect(app, { authEndpoint: `http://127.0.0.1:${port}/token` });
+      const log = states(client);
+      await client.room("chat:t").subscribe();
+      const id = client.connectionId;
+      // The 3 s token is replaced halfway through its life, each time, over the same connection.
+      await new Promise((r) => setTimeout(r, 4_500));
+      expect(client.state).toBe("connected");
+      expect(client.connectionId).toBe(id);
+      expect(issued).toBeGreaterThanOrEqual(3);
+      expect(log.filter((s) => s.current === "disconnected")).toEqual([]);
+    } finally {
+      endpoint.close();
+    }
+  });
+
+  it("reconnects with a fresh token when the server expires the connection", async () => {
+    const app = await addApp();
+    let refuse = false;
+    let calls = 0;
+    const client = connect(app, {
+      tokenRefreshMarginMs: 60_000,
+      getToken: async () => {
+        calls++;
+        if (refuse) throw new Error("token service down");
+        refuse = true; // the live refresh fails, so the server expires the connection
+        return sign(app, { "public:*": ["subscribe"] }, 2);
+      },
+    });
+    const errors: string[] = [];
+    client.on("error", (e) => errors.push(e.code));
+    client.on("state", (s) => {
+      if (s.error?.code === "TOKEN_EXPIRED") refuse = false;
+    });
+    const room = client.room("public:exp");
+    await room.subscribe();
+    const id = client.connectionId;
+    await until(() => client.state === "connected" && client.connectionId !== id, 8_000);
+    expect(errors).toContain("UNAVAILABLE"); // the failed refreshes were reported
+    expect(calls).toBeGreaterThanOrEqual(3);
+    expect(room.state).toBe("subscribed");
+  });
+
+  it("on a shutdown notice, leaves the draining node and keeps trying (never fails)", async () => {
+    const draining = createRealtimeNode({
+      config: {
+        TOKEN_ISSUER: ISSUER,
+        RECOVERY_MAX_DISCONNECTION_MS: 60_000,
+        MAX_PACKET_BYTES: 1e6,
+        SHUTDOWN_DEADLINE_MS: 2_000,
+      },
+      directory,
+      keys: createLocalJWKSet({ keys: [] }),
+      logger: createLogger("sdk-test", "silent"),
+    });
+    const { port } = await draining.listen(0, "127.0.0.1");
+    const app = await addApp();
+    const client = connect(app, { url: `http://127.0.0.1:${port}` });
+    const log = states(client);
+    await client.room("public:d").subscribe();
+    const closing = draining.close();
+    await until(() => log.some((s) => s.error?.code === "SERVER_SHUTTING_DOWN"));
+    // The client closed its side first, well before the server's deadline.
+    await until(() => draining.io.of("/").sockets.size === 0, 1_500);
+    await closing;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(client.state).not.toBe("failed");
+    expect(["disconnected", "reconnecting"]).toContain(client.state);
+  });
+
+  it("stops with state failed on a do-not-retry refusal", async () => {
+    const client = createClient({ key: "pk_unknown", url, transports: ["websocket"] });
+    clients.push(client);
+    const log = states(client);
+    const errors: string[] = [];
+    client.on("error", (e) => errors.push(e.code));
+    const pending = client.room("public:x").subscribe();
+    await until(() => client.state === "failed");
+    expect(client.error).toMatchObject({ code: "INVALID_KEY", retry: "never" });
+    expect(log.at(-1)).toMatchObject({ current: "failed", error: { code: "INVALID_KEY" } });
+    expect(errors).toEqual(["INVALID_KEY"]);
+    await expect(pending).rejects.toMatchObject({ code: "INVALID_KEY" });
+    await expect(client.room("public:x").publish("e", 1)).rejects.toMatchObject({ code: "INVALID_KEY" });
+  });
+
+  it("closes: pending publishes reject, and connect() resumes subscribed rooms", async () => {
+    const app = await addApp();
+    const client = connect(app, { getToken: () => sign(app, { "chat:*": ["subscribe", "publish"] }) });
+    const room = client.room("chat:c");
+    const got = collect(room);
+    await room.subscribe();
+    client.close();
+    expect(client.state).toBe("closed");
+    await expect(room.publish("chat", { n: 1 })).rejects.toMatchObject({ code: "UNAVAILABLE" });
+    await publish(app, "chat:c", 1);
+    client.connect();
+    await until(() => got.length === 1);
+    expect(room.state).toBe("subscribed");
+  });
+});

@@ -1,0 +1,37 @@
+/**
+ * `@relaybase/sdk`: the browser (and Node) client. Server-only helpers live in
+ * `@relaybase/sdk/server` so that a secret key never ends up in a browser bundle.
+ */
+export {
+  ERROR_CODES,
+  type ErrorCode,
+  type MessageEnvelope,
+  type MessageSource,
+  type Position,
+  RelaybaseError,
+  type Retry,
+  type WireError,
+} from "@relaybase/protocol";
+export {
+  type ClientEvents,
+  type ConnectionState,
+  createClient,
+  type RelaybaseClient,
+  type StateChange,
+} from "./client.js";
+export { PublishError } from "./errors.js";
+export { type ClientOptions, DEFAULTS, type Transport } from "./options.js";
+export type {
+  DefaultEvents,
+  EventName,
+  GapInfo,
+  MessageHandler,
+  MessageMeta,
+  PublishOptions,
+  PublishResult,
+  ResumeInfo,
+  Room,
+  RoomState,
+  RoomStatusEvents,
+  SubscribeOptions,
+} from "./room.js";

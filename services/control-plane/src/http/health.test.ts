@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  consoleClient,
+  createTestDatabase,
+  DB_MODES,
+  type RunningControlPlane,
+  relaybaseCodeOf,
+  startControlPlane,
+  type TestDatabase,
+  uniqueEmail,
+} from "../testing/harness.js";
+
+describe.each(DB_MODES)("health endpoints (%s)", (mode) => {
+  let database: TestDatabase;
+  let server: RunningControlPlane;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(mode);
+    server = await startControlPlane(database);
+  });
+  afterAll(async () => {
+    await server?.close();
+    await database?.drop();
+  });
+
+  it("answers /healthz and /readyz with 200 while the database answers", async () => {
+    const health = await fetch(`${server.url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ ok: true });
+    const ready = await fetch(`${server.url}/readyz`);
+    expect(ready.status).toBe(200);
+  });
+
+  it("answers unknown routes with the shared error body", async () => {
+    const res = await fetch(`${server.url}/nope`);
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ error: { code: "NOT_FOUND", message: "Not found.", retry: "never" } });
+  });
+
+  // Only a server database can be taken away from under a running process.
+  it.runIf(mode === "postgres")(
+    "without Postgres: /readyz is 503 UNAVAILABLE, calls fail as INTERNAL",
+    async () => {
+      const { client, jar } = consoleClient(server.url);
+      await client.auth.signup.mutate({ email: uniqueEmail(), password: "a long password" });
+      await database.drop();
+      const ready = await fetch(`${server.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toEqual({
+        error: { code: "UNAVAILABLE", message: "The database does not answer.", retry: "backoff" },
+      });
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+
+      // Unknown failures reach callers as INTERNAL with no detail of the cause.
+      const res = await fetch(`${server.url}/trpc/apps.list`, {
+        headers: { cookie: `rb_session=${jar.session}` },
+      });
+      expect(res.status).toBe(500);
+      const text = await res.text();
+      expect(text).toContain('"relaybaseCode":"INTERNAL"');
+      expect(text).toContain("Internal error.");
+      expect(text).not.toMatch(/database|relation|rb_test|stack/i);
+      expect(await relaybaseCodeOf(client.apps.list.query())).toBe("INTERNAL");
+
+      const token = await fetch(`${server.url}/v1/tokens`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer sk_${"a".repeat(12)}_${"b".repeat(32)}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ capabilities: {} }),
+      });
+      expect(token.status).toBe(500);
+      expect(await token.json()).toEqual({
+        error: { code: "INTERNAL", message: "Internal error.", retry: "backoff" },
+      });
+    },
+  );
+});

@@ -1,0 +1,46 @@
+import type { Logger, TenantDirectoryWriter } from "@relaybase/server-kit";
+import { WindowRateLimiter } from "./auth/rate-limit.js";
+import { Sessions } from "./auth/session.js";
+import type { ControlPlaneConfig } from "./config.js";
+import { type OpenedDatabase, openDatabase } from "./db/index.js";
+import { SigningKeys } from "./signing-keys.js";
+import { TenantSync } from "./tenants.js";
+import type { Services } from "./trpc/context.js";
+
+export interface ControlPlaneDeps {
+  config: ControlPlaneConfig;
+  /** The control plane is the directory's only writer; nodes and the REST API read it. */
+  directory: TenantDirectoryWriter;
+  logger: Logger;
+}
+
+/** Login attempts per email and client IP per minute. */
+const LOGIN_ATTEMPTS_PER_MINUTE = 10;
+
+export interface OpenedServices {
+  services: Services;
+  signing: SigningKeys;
+  database: OpenedDatabase;
+}
+
+/**
+ * Everything but HTTP: the database (migrated), the signing key (made on first start),
+ * the session secret, and the tenant directory loaded from Postgres.
+ */
+export async function openServices({ config, directory, logger }: ControlPlaneDeps): Promise<OpenedServices> {
+  const issuer = config.PUBLIC_URL;
+  const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, logger });
+  const { db } = database;
+  try {
+    const signing = new SigningKeys(db, issuer);
+    await signing.ensure();
+    const sessions = await Sessions.open(db, issuer, config.SESSION_TTL_SECONDS);
+    const tenants = new TenantSync(db, directory, logger);
+    await tenants.loadAll();
+    const loginLimiter = new WindowRateLimiter(LOGIN_ATTEMPTS_PER_MINUTE, 60_000);
+    return { services: { config, db, logger, sessions, tenants, loginLimiter }, signing, database };
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+}

@@ -1,0 +1,107 @@
+import type { AppLimits, AppRuntime, Logger, TenantDirectoryWriter } from "@relaybase/server-kit";
+import { and, eq, inArray, isNull } from "drizzle-orm";
+import type { Database } from "./db/index.js";
+import { apiKeys, apps, orgs, plans } from "./db/schema.js";
+
+type AppRow = typeof apps.$inferSelect;
+type KeyRow = Pick<typeof apiKeys.$inferSelect, "kind" | "publishable" | "keyId" | "secretHash">;
+type PlanRow = typeof plans.$inferSelect;
+
+/** The one place an app's rows become the `AppRuntime` nodes and the REST API read. */
+export function toAppRuntime(app: AppRow, plan: PlanRow, liveKeys: KeyRow[]): AppRuntime {
+  const limits: AppLimits = {
+    maxMessageBytes: plan.maxMessageBytes,
+    historySize: plan.historySize,
+    historyTtlSeconds: plan.historyTtlSeconds,
+  };
+  return {
+    appId: app.id,
+    orgId: app.orgId,
+    name: app.name,
+    allowedOrigins: [...app.allowedOrigins],
+    anonymousCaps: app.anonymousCaps,
+    clientPublish: app.clientPublish,
+    limits,
+    publishableKeys: liveKeys.flatMap((k) =>
+      k.kind === "publishable" && k.publishable ? [k.publishable] : [],
+    ),
+    secretKeys: liveKeys.flatMap((k) =>
+      k.kind === "secret" && k.keyId && k.secretHash ? [{ keyId: k.keyId, hash: k.secretHash }] : [],
+    ),
+  };
+}
+
+/** Reads apps with their plan and live keys; all apps when `appIds` is undefined. */
+export async function loadAppRuntimes(db: Database, appIds?: string[]): Promise<Map<string, AppRuntime>> {
+  if (appIds?.length === 0) return new Map();
+  const rows = await db
+    .select({ app: apps, plan: plans })
+    .from(apps)
+    .innerJoin(orgs, eq(orgs.id, apps.orgId))
+    .innerJoin(plans, eq(plans.id, orgs.plan))
+    .where(appIds ? inArray(apps.id, appIds) : undefined);
+  const keys = await db
+    .select({
+      appId: apiKeys.appId,
+      kind: apiKeys.kind,
+      publishable: apiKeys.publishable,
+      keyId: apiKeys.keyId,
+      secretHash: apiKeys.secretHash,
+    })
+    .from(apiKeys)
+    .where(and(isNull(apiKeys.revokedAt), appIds ? inArray(apiKeys.appId, appIds) : undefined));
+  const keysByApp = new Map<string, KeyRow[]>();
+  for (const key of keys) {
+    const list = keysByApp.get(key.appId);
+    if (list) list.push(key);
+    else keysByApp.set(key.appId, [key]);
+  }
+  return new Map(rows.map(({ app, plan }) => [app.id, toAppRuntime(app, plan, keysByApp.get(app.id) ?? [])]));
+}
+
+/**
+ * Keeps the tenant directory in step with Postgres. The control plane is its only
+ * writer: it loads everything at start, then re-reads and re-puts an app after each
+ * change. Syncs of one app run one after another, so a slow earlier read can never
+ * overwrite a later one.
+ */
+export class TenantSync {
+  readonly #queues = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly directory: TenantDirectoryWriter,
+    private readonly logger: Logger,
+  ) {}
+
+  async loadAll(): Promise<number> {
+    const runtimes = await loadAppRuntimes(this.db);
+    for (const runtime of runtimes.values()) await this.directory.put(runtime);
+    this.logger.info({ apps: runtimes.size }, "tenant directory loaded");
+    return runtimes.size;
+  }
+
+  /** Re-reads the app and puts it, or removes it when it no longer exists. */
+  sync(appId: string): Promise<void> {
+    const previous = this.#queues.get(appId) ?? Promise.resolve();
+    const next = previous
+      .catch(() => {})
+      .then(async () => {
+        const runtime = (await loadAppRuntimes(this.db, [appId])).get(appId);
+        if (runtime) await this.directory.put(runtime);
+        else await this.directory.remove(appId);
+      });
+    this.#queues.set(appId, next);
+    const forget = () => {
+      if (this.#queues.get(appId) === next) this.#queues.delete(appId);
+    };
+    next.then(forget, forget);
+    return next;
+  }
+
+  /** After a plan change: every app of the org gets its new limits. */
+  async syncOrg(orgId: string): Promise<void> {
+    const rows = await this.db.select({ id: apps.id }).from(apps).where(eq(apps.orgId, orgId));
+    await Promise.all(rows.map((r) => this.sync(r.id)));
+  }
+}

@@ -1,0 +1,57 @@
+import type { CookieSerializeOptions } from "@fastify/cookie";
+import type { Logger } from "@relaybase/server-kit";
+import type { CreateFastifyContextOptions } from "@trpc/server/adapters/fastify";
+import type { FastifyBaseLogger } from "fastify";
+import type { WindowRateLimiter } from "../auth/rate-limit.js";
+import { SESSION_COOKIE, type Sessions } from "../auth/session.js";
+import type { ControlPlaneConfig } from "../config.js";
+import type { Database } from "../db/index.js";
+import type { TenantSync } from "../tenants.js";
+
+/** Long-lived parts the procedures use; built once in app.ts. */
+export interface Services {
+  config: ControlPlaneConfig;
+  db: Database;
+  logger: Logger;
+  sessions: Sessions;
+  loginLimiter: WindowRateLimiter;
+  tenants: TenantSync;
+}
+
+/** How a procedure sets or clears the session cookie, without knowing about HTTP. */
+export interface SessionCookie {
+  read(): string | undefined;
+  set(token: string): void;
+  clear(): void;
+}
+
+export interface Context {
+  services: Services;
+  log: FastifyBaseLogger;
+  ip: string;
+  cookie: SessionCookie;
+}
+
+export function createContextFactory(services: Services) {
+  const { config, sessions } = services;
+  const cookieOptions: CookieSerializeOptions = {
+    httpOnly: true,
+    sameSite: "lax",
+    secure: config.COOKIE_SECURE,
+    path: "/",
+  };
+  return ({ req, res }: CreateFastifyContextOptions): Context => ({
+    services,
+    log: req.log,
+    ip: req.ip,
+    cookie: {
+      read: () => req.cookies[SESSION_COOKIE],
+      set: (token) => {
+        res.setCookie(SESSION_COOKIE, token, { ...cookieOptions, maxAge: sessions.ttlSeconds });
+      },
+      clear: () => {
+        res.clearCookie(SESSION_COOKIE, cookieOptions);
+      },
+    },
+  });
+}

@@ -1,0 +1,22 @@
+import { create as createApp } from "./procedures/apps/create.js";
+import { remove as deleteApp } from "./procedures/apps/delete.js";
+import { get as getApp } from "./procedures/apps/get.js";
+import { list as listApps } from "./procedures/apps/list.js";
+import { update as updateApp } from "./procedures/apps/update.js";
+import { login } from "./procedures/auth/login.js";
+import { logout } from "./procedures/auth/logout.js";
+import { me } from "./procedures/auth/me.js";
+import { signup } from "./procedures/auth/signup.js";
+import { create as createKey } from "./procedures/keys/create.js";
+import { list as listKeys } from "./procedures/keys/list.js";
+import { revoke as revokeKey } from "./procedures/keys/revoke.js";
+import { router } from "./trpc.js";
+
+export const appRouter = router({
+  auth: router({ signup, login, logout, me }),
+  apps: router({ list: listApps, create: createApp, get: getApp, update: updateApp, delete: deleteApp }),
+  keys: router({ list: listKeys, create: createKey, revoke: revokeKey }),
+});
+
+/** The console imports this type (and only the type) to get a typed tRPC client. */
+export type AppRouter = typeof appRouter;
