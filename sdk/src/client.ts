@@ -6,6 +6,7 @@ import {
   type Retry,
   ROOM_NAME_PATTERN,
   type ServerToClientEvents,
+  type SkipMarker,
   type WireError,
 } from "@relaybase/protocol";
 import { io, type Socket } from "socket.io-client";
@@ -218,6 +219,7 @@ export class RelaybaseClient<Events extends object = DefaultEvents> {
     socket.on("disconnect", (reason) => this.#onDisconnect(reason));
     socket.on("connect_error", (err) => this.#onConnectError(err));
     socket.on("message", (envelope: MessageEnvelope) => this.#rooms.get(envelope.room)?._message(envelope));
+    socket.on("skip", (marker: SkipMarker) => this.#rooms.get(marker.room)?._skip(marker));
     socket.on("notice", (notice) => this.#onNotice(notice));
     socket.io.on("reconnect_attempt", () => {
       if (!this.#stopped) this.#setState("reconnecting");

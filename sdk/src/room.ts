@@ -4,6 +4,7 @@ import {
   type Position,
   RelaybaseError,
   type ServerToClientEvents,
+  type SkipMarker,
   type SubscribeAckBody,
   type SubscribePayload,
   type WireError,
@@ -102,6 +103,9 @@ export interface RoomHost {
 
 /** How long a message may wait for an earlier one before the room asks the server to replay. */
 const HOLE_WAIT_MS = 1_000;
+
+/** Placeholders for skipped offsets: ordered like messages, delivered to no one. */
+const skipped = new WeakSet<MessageEnvelope>();
 
 type Reason = "initial" | "reconnect" | "resync";
 
@@ -269,6 +273,16 @@ export class Room<Events extends object = DefaultEvents> {
     if (this.#state === "unsubscribed") return;
     this.#deliver(this.#seq.receive(envelope));
     this.#watchHoles();
+  }
+
+  /**
+   * @internal A message at this offset excluded this connection (REST
+   * `exceptConnectionId`): it takes its place in the order but reaches no handler.
+   */
+  _skip(marker: SkipMarker): void {
+    const placeholder: MessageEnvelope = { ...marker, event: "", data: undefined, id: "", ts: 0 };
+    skipped.add(placeholder);
+    this._message(placeholder);
   }
 
   /** @internal The client closed or failed: pending subscribes reject; subscribed rooms resume on connect(). */
@@ -439,6 +453,7 @@ export class Room<Events extends object = DefaultEvents> {
   #deliver(envelopes: MessageEnvelope[]): void {
     const { echo } = this.#host.options;
     for (const envelope of envelopes) {
+      if (skipped.has(envelope)) continue;
       if (!echo && this.#host.isOwnConnection(envelope.from?.connectionId)) continue;
       const { data, ...meta } = envelope;
       for (const key of [envelope.event, "*"]) {

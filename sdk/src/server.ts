@@ -87,18 +87,24 @@ export interface ServerBatchResult {
 }
 
 export interface CreateTokenInput {
-  /** Your user's id; becomes the token's `sub` and the `from.userId` of their messages. */
-  userId: string;
+  /**
+   * Your user's id; becomes the token's `sub` and the `from.userId` of their messages.
+   * @default undefined (an anonymous token)
+   */
+  userId?: string;
   /** What the token allows, e.g. `{ "chat:*": ["subscribe", "publish"] }`. */
   capabilities: Capabilities;
-  /** Lifetime in seconds (at most 24 h). */
-  ttl: number;
+  /**
+   * Lifetime in seconds, at most 86 400 (24 h).
+   * @default 3600
+   */
+  ttl?: number;
 }
 
 export interface CreatedToken {
   token: string;
-  /** When the token expires, as the control plane states it. */
-  expiresAt: string | number;
+  /** When the token expires: its `exp`, in seconds since the Unix epoch. */
+  expiresAt: number;
 }
 
 /** A REST call failed: `code` and `retry` from the response body, `status` the HTTP status (0: no answer). */

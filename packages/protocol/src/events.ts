@@ -26,6 +26,16 @@ export interface MessageEnvelope<TData = unknown> {
   from?: MessageSource;
 }
 
+/**
+ * Sent instead of a message to the one connection a REST publish excluded
+ * (`exceptConnectionId`), so its offsets stay contiguous without the data.
+ */
+export interface SkipMarker {
+  room: string;
+  offset: number;
+  epoch: string;
+}
+
 export type Ack<T> = ({ ok: true } & T) | { ok: false; error: WireError };
 
 export interface SubscribeAckBody extends Position {
@@ -65,6 +75,8 @@ export interface ClientToServerEvents {
 /** Events the server sends. */
 export interface ServerToClientEvents {
   message: (envelope: MessageEnvelope) => void;
+  /** A message at this offset was published with this connection excluded. */
+  skip: (marker: SkipMarker) => void;
   /** Sent right before the server closes a connection, saying why and what to do. */
   notice: (error: WireError) => void;
 }

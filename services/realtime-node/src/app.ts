@@ -51,8 +51,15 @@ export class SocketIoFanout implements Fanout {
   constructor(private readonly io: RealtimeServer) {}
 
   deliver(key: string, envelope: MessageEnvelope, exceptConnectionId?: string): void {
-    const target = exceptConnectionId ? this.io.to(key).except(exceptConnectionId) : this.io.to(key);
-    target.emit("message", envelope);
+    if (!exceptConnectionId) {
+      this.io.to(key).emit("message", envelope);
+      return;
+    }
+    this.io.to(key).except(exceptConnectionId).emit("message", envelope);
+    // The excluded connection still learns the offset was taken, so it does not wait
+    // for a message that will never come (and does not fetch it from history).
+    const { room, offset, epoch } = envelope;
+    this.io.to(exceptConnectionId).emit("skip", { room, offset, epoch });
   }
 }
 

@@ -47,9 +47,24 @@ export async function appByKey(key: unknown, directory: TenantDirectory): Promis
  */
 export function checkOrigin(app: AppRuntime, origin: string | undefined): void {
   if (app.allowedOrigins.length === 0 || origin === undefined) return;
-  if (!app.allowedOrigins.includes(origin)) {
+  const normalized = origin.toLowerCase();
+  if (!app.allowedOrigins.some((allowed) => originMatches(allowed, normalized))) {
     throw new RelaybaseError("ORIGIN_NOT_ALLOWED", `Origin ${origin} is not allowed for this app.`);
   }
+}
+
+/**
+ * `https://app.example.com` matches itself; `https://*.example.com` matches any
+ * subdomain (at any depth) on the same scheme and port, not the bare domain.
+ */
+export function originMatches(allowed: string, origin: string): boolean {
+  const star = allowed.indexOf("://*.");
+  if (star === -1) return allowed === origin;
+  const prefix = allowed.slice(0, star + 3);
+  const suffix = allowed.slice(star + 4);
+  if (!origin.startsWith(prefix) || !origin.endsWith(suffix)) return false;
+  const subdomain = origin.slice(prefix.length, origin.length - suffix.length);
+  return /^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(subdomain);
 }
 
 export async function authenticate(

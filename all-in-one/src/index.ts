@@ -1,0 +1,1 @@
+export { type Platform, type PlatformUrls, startPlatform } from "./platform.js";
