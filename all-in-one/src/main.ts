@@ -1,3 +1,4 @@
+import { closeOnSignals, createLogger } from "@relaybase/server-kit";
 import { startPlatform } from "./platform.js";
 
 /** `npm start`: the whole platform in one process, then where to go next. */
@@ -19,14 +20,4 @@ or run:  curl -c .rb-cookies -H 'content-type: application/json' \\
            -d '{"email":"you@example.com","password":"a long password"}' ${controlPlane}/trpc/auth.signup
 `);
 
-let closing = false;
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    if (closing) process.exit(1);
-    closing = true;
-    platform.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  });
-}
+closeOnSignals(() => platform.close(), createLogger("relaybase", process.env.LOG_LEVEL ?? "info"));

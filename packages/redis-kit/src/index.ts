@@ -7,3 +7,4 @@ export {
 } from "./client.js";
 export { RedisRoomHistory, type RedisRoomHistoryOptions } from "./redis-room-history.js";
 export { RedisTenantDirectory, type RedisTenantDirectoryOptions } from "./redis-tenant-directory.js";
+export { StreamEmitterFanout, type StreamEmitterOptions } from "./stream-emitter.js";

@@ -29,3 +29,6 @@ export const boolVar = (fallback: boolean) =>
     .enum(["true", "false", "1", "0"])
     .default(fallback ? "true" : "false")
     .transform((v) => v === "true" || v === "1");
+
+/** An optional URL; an empty variable (common in Helm values and .env files) counts as unset. */
+export const optionalUrlVar = () => z.preprocess((v) => (v === "" ? undefined : v), z.url().optional());

@@ -5,5 +5,6 @@ export * from "./keys.js";
 export * from "./logger.js";
 export * from "./publisher.js";
 export * from "./rooms.js";
+export * from "./shutdown.js";
 export * from "./tenant-directory.js";
 export * from "./tokens.js";

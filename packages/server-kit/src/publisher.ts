@@ -68,11 +68,12 @@ export class Publisher {
     const id = input.id ?? `m_${randomId(16)}`;
     const ts = Date.now();
     const stored = { id, event, data, ts, ...(input.from ? { from: input.from } : {}) };
-    const { offset, epoch, duplicate } = await this.history.append(key, stored, retentionOf(app));
-    if (!duplicate) {
-      const envelope: MessageEnvelope = { room, ...stored, offset, epoch };
-      await this.fanout.deliver(key, envelope, input.exceptConnectionId);
-    }
+    const { offset, epoch } = await this.history.append(key, stored, retentionOf(app));
+    // A retried id is delivered again under its first offset: the first attempt may have
+    // been stored but not delivered (a timeout, Redis lost between the two steps), and
+    // subscribers drop offsets they already have.
+    const envelope: MessageEnvelope = { room, ...stored, offset, epoch };
+    await this.fanout.deliver(key, envelope, input.exceptConnectionId);
     return { id, offset, epoch };
   }
 }

@@ -1,4 +1,4 @@
-import { loadConfig, logLevelVar, portVar } from "@relaybase/server-kit";
+import { loadConfig, logLevelVar, optionalUrlVar, portVar } from "@relaybase/server-kit";
 import { z } from "zod";
 
 /** Treats an empty variable (common in Helm values and .env files) as unset. */
@@ -44,6 +44,10 @@ export const controlPlaneConfigSchema = z.object({
       "Mark the session cookie Secure (HTTPS only). Unset: true when PUBLIC_URL is https://, else false " +
         "(plain-HTTP local development). Set it to true in any deployment served over HTTPS.",
     ),
+  REDIS_URL: optionalUrlVar().describe(
+    "Distributed mode: Redis for the tenant directory that realtime nodes and REST instances read. " +
+      "Unset: the directory lives in this process (embedded).",
+  ),
   LOG_LEVEL: logLevelVar,
 });
 

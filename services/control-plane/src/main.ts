@@ -1,26 +1,23 @@
-import { createLogger, MemoryTenantDirectory } from "@relaybase/server-kit";
+import { createRedisClient, RedisTenantDirectory } from "@relaybase/redis-kit";
+import { closeOnSignals, createLogger, MemoryTenantDirectory } from "@relaybase/server-kit";
 import { createControlPlane } from "./app.js";
 import { loadControlPlaneConfig } from "./config.js";
 
-// Standalone control plane. The in-memory directory here serves only this process; a
-// distributed deployment passes the Redis directory instead.
+// Standalone control plane. With REDIS_URL it publishes every app's runtime config to the
+// Redis tenant directory that realtime nodes and REST instances read; without it the
+// directory lives only in this process.
 const config = loadControlPlaneConfig();
 const logger = createLogger("control-plane", config.LOG_LEVEL);
-const controlPlane = await createControlPlane({ config, directory: new MemoryTenantDirectory(), logger });
+const redis = config.REDIS_URL
+  ? createRedisClient(config.REDIS_URL, { logger, name: "control-plane" })
+  : undefined;
+await redis?.connect();
+const directory = redis ? await RedisTenantDirectory.create(redis, { logger }) : new MemoryTenantDirectory();
+const controlPlane = await createControlPlane({ config, directory, logger });
 await controlPlane.app.listen({ port: config.PORT, host: config.HOST });
 
-let closing = false;
-for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  process.once(signal, () => {
-    if (closing) return;
-    closing = true;
-    logger.info({ signal }, "shutting down");
-    controlPlane.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, "shutdown failed");
-        process.exit(1);
-      },
-    );
-  });
-}
+closeOnSignals(async () => {
+  await controlPlane.close();
+  if (directory instanceof RedisTenantDirectory) await directory.close();
+  await redis?.quit();
+}, logger);

@@ -15,7 +15,7 @@ import {
   type TenantDirectory,
 } from "@relaybase/server-kit";
 import type { JWTVerifyGetKey } from "jose";
-import { Server } from "socket.io";
+import { Server, type ServerOptions } from "socket.io";
 import type { RealtimeNodeConfig } from "./config.js";
 import { checkConnection } from "./connection-checks.js";
 import { leaveRoomsNoLongerAllowed, registerRoomHandlers } from "./room-handlers.js";
@@ -34,6 +34,10 @@ export interface RealtimeNodeDeps {
   logger: Logger;
   /** Per-room history; in memory by default (embedded mode). */
   history?: RoomHistory;
+  /** Whether the dependencies answer (Redis in a cluster); /readyz reports it. */
+  isReady?: () => boolean;
+  /** Socket.IO adapter; in memory by default, the Redis streams adapter in a cluster. */
+  adapter?: ServerOptions["adapter"];
 }
 
 export interface RealtimeNode {
@@ -68,8 +72,11 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
   const history = deps.history ?? new MemoryRoomHistory();
   let draining = false;
 
-  const httpServer = createServer((req, res) => probes(req, res, () => draining));
+  const httpServer = createServer((req, res) =>
+    probes(req, res, () => draining, deps.isReady ?? (() => true)),
+  );
   const io: RealtimeServer = new Server(httpServer, {
+    ...(deps.adapter ? { adapter: deps.adapter } : {}),
     maxHttpBufferSize: config.MAX_PACKET_BYTES,
     // Origins are checked per app by the connection checks, not by CORS.
     cors: { origin: true },
@@ -142,10 +149,16 @@ async function waitForSockets(io: RealtimeServer, deadlineMs: number): Promise<v
   }
 }
 
-function probes(req: IncomingMessage, res: ServerResponse, isDraining: () => boolean): void {
+function probes(
+  req: IncomingMessage,
+  res: ServerResponse,
+  isDraining: () => boolean,
+  isReady: () => boolean,
+) {
   const path = req.url?.split("?")[0];
   if (path === "/healthz") json(res, 200, { ok: true });
   else if (path === "/readyz" && isDraining()) json(res, 503, { error: wireError("SERVER_SHUTTING_DOWN") });
+  else if (path === "/readyz" && !isReady()) json(res, 503, { error: wireError("UNAVAILABLE") });
   else if (path === "/readyz") json(res, 200, { ok: true });
   else json(res, 404, { error: wireError("NOT_FOUND") });
 }

@@ -1,4 +1,4 @@
-import { loadConfig, logLevelVar, portVar } from "@relaybase/server-kit";
+import { loadConfig, logLevelVar, optionalUrlVar, portVar } from "@relaybase/server-kit";
 import { z } from "zod";
 
 export const realtimeNodeConfigSchema = z.object({
@@ -38,6 +38,19 @@ export const realtimeNodeConfigSchema = z.object({
     .nonnegative()
     .default(10_000)
     .describe("On SIGTERM: how long to wait for clients to leave before closing the rest."),
+  REDIS_URL: optionalUrlVar().describe(
+    "Redis for the cluster: the Socket.IO streams adapter, room history and the tenant directory. " +
+      "Required when the node runs alone (`npm start -w services/realtime-node`); unused in the all-in-one process.",
+  ),
+  ADAPTER_MAX_LEN: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(10_000)
+    .describe(
+      "Entries kept in the adapter's shared stream (all tenants). Socket.IO's own recovery reaches back at most " +
+        "this many messages; room history covers the rest (docs/scaling.md).",
+    ),
   LOG_LEVEL: logLevelVar,
 });
 

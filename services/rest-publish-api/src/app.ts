@@ -1,3 +1,4 @@
+import { RelaybaseError } from "@relaybase/protocol";
 import { type Logger, type Publisher, type TenantDirectory, toHttpError } from "@relaybase/server-kit";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { RestPublishApiConfig } from "./config.js";
@@ -10,6 +11,8 @@ export interface RestPublishApiDeps {
   /** The publish path: in-process with a realtime node when embedded. */
   publisher: Publisher;
   logger: Logger;
+  /** Whether the dependencies answer (Redis in a cluster); /readyz reports it. */
+  isReady?: () => boolean;
 }
 
 export function createRestPublishApi(deps: RestPublishApiDeps): FastifyInstance {
@@ -32,6 +35,9 @@ export function createRestPublishApi(deps: RestPublishApiDeps): FastifyInstance 
   const document = openApiDocument();
   app.get("/openapi.json", async () => document);
   app.get("/healthz", async () => ({ ok: true }));
-  app.get("/readyz", async () => ({ ok: true }));
+  app.get("/readyz", async () => {
+    if (deps.isReady && !deps.isReady()) throw new RelaybaseError("UNAVAILABLE", "Redis is not reachable.");
+    return { ok: true };
+  });
   return app;
 }

@@ -1,4 +1,4 @@
-import { loadConfig, logLevelVar, portVar } from "@relaybase/server-kit";
+import { loadConfig, logLevelVar, optionalUrlVar, portVar } from "@relaybase/server-kit";
 import { z } from "zod";
 
 export const restPublishApiConfigSchema = z.object({
@@ -10,6 +10,18 @@ export const restPublishApiConfigSchema = z.object({
     .positive()
     .default(1_048_576)
     .describe("Largest request body; bigger bodies get 413 MESSAGE_TOO_LARGE before parsing."),
+  REDIS_URL: optionalUrlVar().describe(
+    "Redis of the cluster (room history, tenant directory, the adapter stream it writes to). Required when the " +
+      "REST API runs alone; unused in the all-in-one process.",
+  ),
+  ADAPTER_MAX_LEN: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(10_000)
+    .describe(
+      "The realtime nodes' ADAPTER_MAX_LEN: the adapter stream is trimmed to about this many entries.",
+    ),
   LOG_LEVEL: logLevelVar,
 });
 

@@ -1,0 +1,45 @@
+import { createRedisClient, RedisRoomHistory, RedisTenantDirectory } from "@relaybase/redis-kit";
+import { ConfigError, closeOnSignals, createLogger } from "@relaybase/server-kit";
+import { createAdapter } from "@socket.io/redis-streams-adapter";
+import { createRemoteJWKSet } from "jose";
+import { createClient } from "redis";
+import { createRealtimeNode } from "./app.js";
+import { loadRealtimeNodeConfig } from "./config.js";
+
+// A realtime node of a cluster: Redis carries the adapter stream, room history and the
+// tenant directory; tokens are verified against the control plane's JWKS.
+const config = loadRealtimeNodeConfig();
+if (!config.REDIS_URL) {
+  throw new ConfigError("A realtime node runs alone only in a cluster: set REDIS_URL (or run `npm start`).");
+}
+const logger = createLogger("realtime-node", config.LOG_LEVEL);
+
+// Our own calls fail fast while Redis is away (offline queue off) so a publish is refused
+// rather than left hanging.
+const redis = createRedisClient(config.REDIS_URL, { logger, name: "realtime-node" });
+await redis.connect();
+// The adapter keeps its offline queue: its stream reader waits for Redis to return
+// instead of spinning on errors, and it resumes reading by itself.
+const adapterRedis = createClient({ url: config.REDIS_URL, name: "realtime-node-adapter" });
+adapterRedis.on("error", () => {});
+await adapterRedis.connect();
+
+const directory = await RedisTenantDirectory.create(redis, { logger });
+const node = createRealtimeNode({
+  config,
+  directory,
+  history: new RedisRoomHistory(redis),
+  // One stream: with several, the adapter can route a namespace to a stream no node reads.
+  adapter: createAdapter(adapterRedis, { streamCount: 1, maxLen: config.ADAPTER_MAX_LEN }),
+  isReady: () => redis.isReady,
+  keys: createRemoteJWKSet(new URL(config.JWKS_URL ?? `${config.TOKEN_ISSUER}/.well-known/jwks.json`)),
+  logger,
+});
+const address = await node.listen(config.PORT, config.HOST);
+logger.info({ port: address.port }, "realtime node listening");
+
+closeOnSignals(async () => {
+  await node.close();
+  await directory.close();
+  await Promise.allSettled([redis.quit(), adapterRedis.quit()]);
+}, logger);
