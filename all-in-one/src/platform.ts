@@ -54,6 +54,7 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
     config: restConfig,
     directory,
     publisher: node.publisher,
+    connections: node.connections,
     logger: logger.child({ part: "rest-publish-api" }),
   });
 

@@ -8,12 +8,15 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 export interface Balancer {
   url: string;
   port: number;
+  /** Open connections per backend url (tests check how clients are spread). */
+  connections(): Record<string, number>;
   close(): Promise<void>;
 }
 
 export async function startBalancer(backends: () => string[], port = 0): Promise<Balancer> {
   let next = 0;
   const open = new Set<Socket>();
+  const perBackend = new Map<string, number>();
   const server: Server = createServer((inbound) => {
     open.add(inbound);
     inbound.on("close", () => open.delete(inbound));
@@ -22,7 +25,8 @@ export async function startBalancer(backends: () => string[], port = 0): Promise
     const targets = backends();
     const tryBackend = (attempt: number) => {
       if (attempt >= targets.length || inbound.destroyed) return inbound.destroy();
-      const { hostname, port: targetPort } = new URL(targets[(next++ + attempt) % targets.length]!);
+      const target = targets[(next++ + attempt) % targets.length]!;
+      const { hostname, port: targetPort } = new URL(target);
       const outbound = connect(Number(targetPort), hostname);
       outbound.once("error", () => {
         if (!outbound.readyState.startsWith("open")) tryBackend(attempt + 1);
@@ -30,8 +34,10 @@ export async function startBalancer(backends: () => string[], port = 0): Promise
       });
       outbound.once("connect", () => {
         open.add(outbound);
+        perBackend.set(target, (perBackend.get(target) ?? 0) + 1);
         outbound.on("close", () => {
           open.delete(outbound);
+          perBackend.set(target, (perBackend.get(target) ?? 1) - 1);
           inbound.destroy();
         });
         inbound.on("close", () => outbound.destroy());
@@ -46,6 +52,7 @@ export async function startBalancer(backends: () => string[], port = 0): Promise
   return {
     url: `http://127.0.0.1:${actual}`,
     port: actual,
+    connections: () => Object.fromEntries(perBackend),
     async close() {
       for (const s of open) s.destroy();
       await new Promise((r) => server.close(r));

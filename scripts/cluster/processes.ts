@@ -9,7 +9,10 @@ import { type Balancer, startBalancer } from "./balancer.js";
  * Used by `npm run cluster` and by the cluster tests, which kill and restart parts of it.
  */
 const root = fileURLToPath(new URL("../../", import.meta.url));
-const tsx = `${root}node_modules/.bin/tsx`;
+// Services run as `node --import tsx <entry>`, not through the `tsx` command: that one is a
+// wrapper that forks node, so a SIGKILL (which it cannot relay) would kill only the
+// wrapper and leave the real service running, orphaned, still serving its port.
+const nodeWithTsx = [process.execPath, "--import", "tsx"] as const;
 
 export interface ServiceProcess {
   name: string;
@@ -70,6 +73,22 @@ export async function startRedis(port?: number): Promise<ServiceProcess> {
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const redis = options.redisUrl ? undefined : await startRedis();
   const redisUrl = options.redisUrl ?? redis!.url;
+  // Everything started so far, so that a failed start leaves no process behind.
+  const started: ServiceProcess[] = redis ? [redis] : [];
+  try {
+    return await startServices(options, redisUrl, redis, started);
+  } catch (err) {
+    await Promise.all(started.map((s) => s.stop("SIGKILL")));
+    throw err;
+  }
+}
+
+async function startServices(
+  options: ClusterOptions,
+  redisUrl: string,
+  redis: ServiceProcess | undefined,
+  started: ServiceProcess[],
+): Promise<Cluster> {
   const cpPort = options.ports?.controlPlane ?? (await freePort());
   const cpUrl = `http://127.0.0.1:${cpPort}`;
   const common = {
@@ -79,11 +98,17 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     PUBLIC_URL: cpUrl,
     ...options.env,
   };
-  const controlPlane = await startService("control-plane", "services/control-plane/src/main.ts", cpPort, {
-    ...common,
-    ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
-    ...(options.dataDir ? { DATA_DIR: options.dataDir } : {}),
-  });
+  const controlPlane = await startService(
+    "control-plane",
+    "services/control-plane/src/main.ts",
+    cpPort,
+    {
+      ...common,
+      ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
+      ...(options.dataDir ? { DATA_DIR: options.dataDir } : {}),
+    },
+    started,
+  );
 
   let nodePort = options.ports ? options.ports.realtime + 100 : 0;
   const nodes: ServiceProcess[] = [];
@@ -94,6 +119,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       "services/realtime-node/src/main.ts",
       port,
       common,
+      started,
     );
     nodes.push(node);
     return node;
@@ -104,7 +130,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   for (let i = 0; i < (options.restInstances ?? 1); i++) {
     const port = options.ports && i === 0 ? options.ports.rest : await freePort();
     rest.push(
-      await startService(`rest-publish-api-${i + 1}`, "services/rest-publish-api/src/main.ts", port, common),
+      await startService(
+        `rest-publish-api-${i + 1}`,
+        "services/rest-publish-api/src/main.ts",
+        port,
+        common,
+        started,
+      ),
     );
   }
   // Only live nodes: a killed one's port is skipped.
@@ -129,13 +161,21 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   };
 }
 
-async function startService(name: string, entry: string, port: number, env: Record<string, string>) {
+async function startService(
+  name: string,
+  entry: string,
+  port: number,
+  env: Record<string, string>,
+  started: ServiceProcess[],
+) {
   const url = `http://127.0.0.1:${port}`;
-  const service = startProcess(name, url, tsx, [`${root}${entry}`], {
+  const [node, ...loader] = nodeWithTsx;
+  const service = startProcess(name, url, node, [...loader, `${root}${entry}`], {
     ...env,
     PORT: String(port),
     HOST: "127.0.0.1",
   });
+  started.push(service);
   await waitForReady(service);
   return service;
 }

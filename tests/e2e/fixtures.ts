@@ -121,3 +121,16 @@ export async function until(check: () => boolean, what = "condition", timeoutMs 
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** Like `until`, for a check that has to ask a server. */
+export async function eventually(
+  check: () => Promise<boolean>,
+  what = "condition",
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,7 +1,7 @@
 import { createServerClient } from "@relaybase/sdk/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { startTestPlatform, type TestPlatform, until } from "./fixtures.js";
+import { eventually, startTestPlatform, type TestPlatform, until } from "./fixtures.js";
 
 let p: TestPlatform;
 let dev: Awaited<ReturnType<TestPlatform["developer"]>>;
@@ -89,6 +89,20 @@ describe("REST publish API", () => {
     // Past the SDK's 1 s wait for a missing offset: the skip marker filled it, nothing refetched it.
     await new Promise((r) => setTimeout(r, 1200));
     expect(seen).toEqual({ skipped: ["everyone"], other: ["not you", "everyone"] });
+  });
+
+  it("counts the app's connections", async () => {
+    const other = await p.developer();
+    const stats = async () =>
+      (await fetch(`${p.urls.rest}/v1/apps/${other.appId}/stats`, {
+        headers: { authorization: `Bearer ${other.secret}` },
+      }).then((r) => r.json())) as { connections: number };
+    expect(await stats()).toEqual({ connections: 0 });
+    const clients = [p.client({ key: other.publishableKey }), p.client({ key: other.publishableKey })];
+    await until(() => clients.every((c) => c.state === "connected"), "both clients");
+    expect(await stats()).toEqual({ connections: 2 });
+    clients[0]!.close();
+    await eventually(async () => (await stats()).connections === 1, "the count to drop");
   });
 
   it("serves its OpenAPI document", async () => {

@@ -1,4 +1,5 @@
 export * from "./config.js";
+export * from "./connection-counter.js";
 export * from "./history.js";
 export * from "./http-errors.js";
 export * from "./keys.js";

@@ -7,8 +7,10 @@ import {
 import type { AddressInfo } from "node:net";
 import { type MessageEnvelope, wireError } from "@relaybase/protocol";
 import {
+  type ConnectionCounter,
   type Fanout,
   type Logger,
+  MemoryConnectionCounter,
   MemoryRoomHistory,
   Publisher,
   type RoomHistory,
@@ -34,6 +36,8 @@ export interface RealtimeNodeDeps {
   logger: Logger;
   /** Per-room history; in memory by default (embedded mode). */
   history?: RoomHistory;
+  /** Connections per app across the cluster; in memory by default. */
+  connections?: ConnectionCounter;
   /** Whether the dependencies answer (Redis in a cluster); /readyz reports it. */
   isReady?: () => boolean;
   /** Socket.IO adapter; in memory by default, the Redis streams adapter in a cluster. */
@@ -45,6 +49,8 @@ export interface RealtimeNode {
   httpServer: HttpServer;
   /** The publish path of this node, for an in-process REST API (embedded mode). */
   publisher: Publisher;
+  /** Connection counts, for an in-process REST API (embedded mode). */
+  connections: ConnectionCounter;
   listen(port: number, host: string): Promise<AddressInfo>;
   /** Drains: readiness fails, new connections are refused, clients told to reconnect. */
   close(): Promise<void>;
@@ -70,6 +76,7 @@ export class SocketIoFanout implements Fanout {
 export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
   const { config, directory, keys, logger } = deps;
   const history = deps.history ?? new MemoryRoomHistory();
+  const connections = deps.connections ?? new MemoryConnectionCounter();
   let draining = false;
 
   const httpServer = createServer((req, res) =>
@@ -106,6 +113,8 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
   io.on("connection", (socket) => {
     if (socket.recovered) leaveRoomsNoLongerAllowed(socket);
     expiry.arm(socket);
+    const { appId } = socket.data;
+    connections.opened(appId);
     registerRoomHandlers(socket, {
       directory,
       history,
@@ -115,13 +124,17 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
       expiry,
       logger,
     });
-    socket.on("disconnect", () => expiry.clear(socket.id));
+    socket.on("disconnect", () => {
+      expiry.clear(socket.id);
+      connections.closed(appId);
+    });
   });
 
   return {
     io,
     httpServer,
     publisher,
+    connections,
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         httpServer.once("error", reject);
@@ -135,6 +148,7 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
       await waitForSockets(io, config.SHUTDOWN_DEADLINE_MS);
       expiry.clearAll();
       await io.close();
+      await connections.close();
     },
   };
 }

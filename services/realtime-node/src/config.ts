@@ -51,6 +51,15 @@ export const realtimeNodeConfigSchema = z.object({
       "Entries kept in the adapter's shared stream (all tenants). Socket.IO's own recovery reaches back at most " +
         "this many messages; room history covers the rest (docs/scaling.md).",
     ),
+  CONNECTION_LEASE_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(15_000)
+    .describe(
+      "Cluster connection counts: each node's counts live this long past its last refresh (every third of it), " +
+        "so a node that dies stops counting within this time.",
+    ),
   LOG_LEVEL: logLevelVar,
 });
 

@@ -1,4 +1,9 @@
-import { createRedisClient, RedisRoomHistory, RedisTenantDirectory } from "@relaybase/redis-kit";
+import {
+  ConnectionLeases,
+  createRedisClient,
+  RedisRoomHistory,
+  RedisTenantDirectory,
+} from "@relaybase/redis-kit";
 import { ConfigError, closeOnSignals, createLogger } from "@relaybase/server-kit";
 import { createAdapter } from "@socket.io/redis-streams-adapter";
 import { createRemoteJWKSet } from "jose";
@@ -29,6 +34,7 @@ const node = createRealtimeNode({
   config,
   directory,
   history: new RedisRoomHistory(redis),
+  connections: new ConnectionLeases(redis, { leaseMs: config.CONNECTION_LEASE_MS }),
   // One stream: with several, the adapter can route a namespace to a stream no node reads.
   adapter: createAdapter(adapterRedis, { streamCount: 1, maxLen: config.ADAPTER_MAX_LEN }),
   isReady: () => redis.isReady,

@@ -1,9 +1,15 @@
 import { RelaybaseError } from "@relaybase/protocol";
-import { type Logger, type Publisher, type TenantDirectory, toHttpError } from "@relaybase/server-kit";
+import {
+  type ConnectionCounter,
+  type Logger,
+  type Publisher,
+  type TenantDirectory,
+  toHttpError,
+} from "@relaybase/server-kit";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { RestPublishApiConfig } from "./config.js";
 import { openApiDocument } from "./openapi.js";
-import { registerPublishRoutes } from "./publish-routes.js";
+import { authorizeApp, registerPublishRoutes } from "./publish-routes.js";
 
 export interface RestPublishApiDeps {
   config: Pick<RestPublishApiConfig, "BODY_LIMIT_BYTES">;
@@ -11,6 +17,8 @@ export interface RestPublishApiDeps {
   /** The publish path: in-process with a realtime node when embedded. */
   publisher: Publisher;
   logger: Logger;
+  /** Connection counts across the cluster, for `GET /v1/apps/:appId/stats`. */
+  connections: Pick<ConnectionCounter, "count">;
   /** Whether the dependencies answer (Redis in a cluster); /readyz reports it. */
   isReady?: () => boolean;
 }
@@ -31,6 +39,10 @@ export function createRestPublishApi(deps: RestPublishApiDeps): FastifyInstance 
   });
 
   registerPublishRoutes(app, deps);
+  app.get("/v1/apps/:appId/stats", async (req) => {
+    const tenant = await authorizeApp(req, deps.directory);
+    return { connections: await deps.connections.count(tenant.appId) };
+  });
 
   const document = openApiDocument();
   app.get("/openapi.json", async () => document);

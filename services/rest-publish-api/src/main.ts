@@ -1,9 +1,11 @@
 import {
+  ConnectionLeases,
   createRedisClient,
   RedisRoomHistory,
   RedisTenantDirectory,
   StreamEmitterFanout,
 } from "@relaybase/redis-kit";
+
 import { ConfigError, closeOnSignals, createLogger, Publisher } from "@relaybase/server-kit";
 import { createRestPublishApi } from "./app.js";
 import { loadRestPublishApiConfig } from "./config.js";
@@ -22,7 +24,15 @@ const publisher = new Publisher(
   new RedisRoomHistory(redis),
   new StreamEmitterFanout(redis, { maxLen: config.ADAPTER_MAX_LEN }),
 );
-const app = createRestPublishApi({ config, directory, publisher, logger, isReady: () => redis.isReady });
+const connections = new ConnectionLeases(redis, { readOnly: true });
+const app = createRestPublishApi({
+  config,
+  directory,
+  publisher,
+  connections,
+  logger,
+  isReady: () => redis.isReady,
+});
 await app.listen({ port: config.PORT, host: config.HOST });
 
 closeOnSignals(async () => {
