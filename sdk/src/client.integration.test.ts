@@ -14,6 +14,7 @@ import {
   MemoryTenantDirectory,
   newAppId,
   newPublishableKey,
+  PLANS,
   TOKEN_AUDIENCE,
 } from "@relaybase/server-kit";
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from "jose";
@@ -70,7 +71,8 @@ async function addApp(overrides: Partial<AppRuntime> = {}): Promise<AppRuntime> 
     allowedOrigins: [],
     anonymousCaps: { "public:*": ["subscribe"] },
     clientPublish: true,
-    limits: { maxMessageBytes: 64 * 1024, historySize: 100, historyTtlSeconds: 300 },
+    plan: "free",
+    limits: { ...PLANS.free },
     publishableKeys: [newPublishableKey()],
     secretKeys: [],
     ...overrides,
@@ -273,7 +275,7 @@ describe("SDK against a realtime node", () => {
   });
 
   it("reports a gap when the room's history no longer reaches back, and continues from there", async () => {
-    const app = await addApp({ limits: { maxMessageBytes: 65_536, historySize: 2, historyTtlSeconds: 300 } });
+    const app = await addApp({ limits: { ...PLANS.free, historySize: 2 } });
     const client = connect(app);
     const room = client.room("public:gap");
     const got = collect(room);

@@ -109,7 +109,11 @@ describe("REST publish API", () => {
     const res = await fetch(`${p.urls.rest}/openapi.json`);
     const doc = await res.json();
     expect(doc.openapi).toBe("3.1.0");
-    expect(Object.keys(doc.paths)).toEqual(["/v1/apps/{appId}/publish", "/v1/apps/{appId}/batch"]);
+    expect(Object.keys(doc.paths)).toEqual([
+      "/v1/apps/{appId}/publish",
+      "/v1/apps/{appId}/batch",
+      "/v1/apps/{appId}/stats",
+    ]);
   });
 });
 

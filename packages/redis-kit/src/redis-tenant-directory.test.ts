@@ -1,5 +1,5 @@
 import { RelaybaseError } from "@relaybase/protocol";
-import { type AppRuntime, newAppId, newPublishableKey, newSecretKey } from "@relaybase/server-kit";
+import { type AppRuntime, newAppId, newPublishableKey, newSecretKey, PLANS } from "@relaybase/server-kit";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createRedisClient, type RedisClient } from "./client.js";
 import { RedisTenantDirectory } from "./redis-tenant-directory.js";
@@ -20,7 +20,8 @@ function makeApp(): { app: AppRuntime; secret: string } {
     allowedOrigins: ["https://one.example"],
     anonymousCaps: { "public:*": ["subscribe"] },
     clientPublish: true,
-    limits: { maxMessageBytes: 65_536, historySize: 100, historyTtlSeconds: 120 },
+    plan: "free",
+    limits: { ...PLANS.free, historyTtlSeconds: 120 },
     publishableKeys: [newPublishableKey()],
     secretKeys: [{ keyId: key.keyId, hash: key.hash }],
   };

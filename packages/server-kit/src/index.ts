@@ -4,6 +4,7 @@ export * from "./history.js";
 export * from "./http-errors.js";
 export * from "./keys.js";
 export * from "./logger.js";
+export * from "./plans.js";
 export * from "./publisher.js";
 export * from "./rooms.js";
 export * from "./shutdown.js";

@@ -1,11 +1,14 @@
 import type { Capabilities } from "@relaybase/protocol";
 import { hashesEqual, hashSecret, secretKeyId } from "./keys.js";
+import type { PlanId, PlanLimits } from "./plans.js";
 
 /** What a realtime node or REST instance needs to know about an app (no Postgres). */
 export interface AppRuntime {
   appId: string;
   orgId: string;
   name: string;
+  /** The org's plan (limits may differ from the plan's by operator overrides). */
+  plan: PlanId;
   /** Browser origins allowed to connect; empty means any origin. */
   allowedOrigins: string[];
   /** What a connection with only the publishable key may do. */
@@ -19,14 +22,8 @@ export interface AppRuntime {
   secretKeys: { keyId: string; hash: string }[];
 }
 
-export interface AppLimits {
-  /** Largest message `data`, in bytes of its JSON encoding. */
-  maxMessageBytes: number;
-  /** Messages kept per room for recovery and replay. */
-  historySize: number;
-  /** How long a message stays in a room's history, in seconds. */
-  historyTtlSeconds: number;
-}
+/** The limits in force for an app: its plan's, with any operator overrides applied. */
+export type AppLimits = PlanLimits;
 
 /** Read side, used on hot paths by realtime nodes and the REST API. */
 export interface TenantDirectory {

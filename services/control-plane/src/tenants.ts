@@ -1,27 +1,44 @@
-import type { AppLimits, AppRuntime, Logger, TenantDirectoryWriter } from "@relaybase/server-kit";
+import {
+  type AppLimits,
+  type AppRuntime,
+  type Logger,
+  PLANS,
+  type PlanId,
+  type TenantDirectoryWriter,
+} from "@relaybase/server-kit";
 import { and, eq, inArray, isNull } from "drizzle-orm";
 import type { Database } from "./db/index.js";
-import { apiKeys, apps, orgs, plans } from "./db/schema.js";
+import { apiKeys, appLimitOverrides, apps, orgs } from "./db/schema.js";
 
 type AppRow = typeof apps.$inferSelect;
 type KeyRow = Pick<typeof apiKeys.$inferSelect, "kind" | "publishable" | "keyId" | "secretHash">;
-type PlanRow = typeof plans.$inferSelect;
+
+/** The plan's limits with the operator's overrides for this app; unknown keys are ignored. */
+export function limitsFor(plan: PlanId, overrides: Record<string, number> | null | undefined): AppLimits {
+  const limits: AppLimits = { ...PLANS[plan] };
+  for (const key of Object.keys(limits) as (keyof AppLimits)[]) {
+    const value = overrides?.[key];
+    if (typeof value === "number" && Number.isFinite(value) && value >= 0) limits[key] = value;
+  }
+  return limits;
+}
 
 /** The one place an app's rows become the `AppRuntime` nodes and the REST API read. */
-export function toAppRuntime(app: AppRow, plan: PlanRow, liveKeys: KeyRow[]): AppRuntime {
-  const limits: AppLimits = {
-    maxMessageBytes: plan.maxMessageBytes,
-    historySize: plan.historySize,
-    historyTtlSeconds: plan.historyTtlSeconds,
-  };
+export function toAppRuntime(
+  app: AppRow,
+  plan: PlanId,
+  overrides: Record<string, number> | null | undefined,
+  liveKeys: KeyRow[],
+): AppRuntime {
   return {
     appId: app.id,
     orgId: app.orgId,
     name: app.name,
+    plan,
     allowedOrigins: [...app.allowedOrigins],
     anonymousCaps: app.anonymousCaps,
     clientPublish: app.clientPublish,
-    limits,
+    limits: limitsFor(plan, overrides),
     publishableKeys: liveKeys.flatMap((k) =>
       k.kind === "publishable" && k.publishable ? [k.publishable] : [],
     ),
@@ -35,10 +52,10 @@ export function toAppRuntime(app: AppRow, plan: PlanRow, liveKeys: KeyRow[]): Ap
 export async function loadAppRuntimes(db: Database, appIds?: string[]): Promise<Map<string, AppRuntime>> {
   if (appIds?.length === 0) return new Map();
   const rows = await db
-    .select({ app: apps, plan: plans })
+    .select({ app: apps, plan: orgs.plan, overrides: appLimitOverrides.limits })
     .from(apps)
     .innerJoin(orgs, eq(orgs.id, apps.orgId))
-    .innerJoin(plans, eq(plans.id, orgs.plan))
+    .leftJoin(appLimitOverrides, eq(appLimitOverrides.appId, apps.id))
     .where(appIds ? inArray(apps.id, appIds) : undefined);
   const keys = await db
     .select({
@@ -56,7 +73,12 @@ export async function loadAppRuntimes(db: Database, appIds?: string[]): Promise<
     if (list) list.push(key);
     else keysByApp.set(key.appId, [key]);
   }
-  return new Map(rows.map(({ app, plan }) => [app.id, toAppRuntime(app, plan, keysByApp.get(app.id) ?? [])]));
+  return new Map(
+    rows.map(({ app, plan, overrides }) => [
+      app.id,
+      toAppRuntime(app, plan, overrides, keysByApp.get(app.id) ?? []),
+    ]),
+  );
 }
 
 /**

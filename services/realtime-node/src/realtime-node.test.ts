@@ -1,5 +1,5 @@
 import type { MessageEnvelope } from "@relaybase/protocol";
-import { newPublishableKey } from "@relaybase/server-kit";
+import { newPublishableKey, PLANS } from "@relaybase/server-kit";
 import { exportJWK, generateSecret, SignJWT, UnsecuredJWT } from "jose";
 import type { Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -190,7 +190,9 @@ describe("bad credentials", () => {
 
 describe("bad messages", () => {
   it("refuses an oversized message before anyone receives it", async () => {
-    const app = await f.addApp({ limits: { maxMessageBytes: 1024, historySize: 10, historyTtlSeconds: 60 } });
+    const app = await f.addApp({
+      limits: { ...PLANS.free, maxMessageBytes: 1024, historySize: 10, historyTtlSeconds: 60 },
+    });
     const a = await connectWith(app, { "*": ["subscribe", "publish"] });
     await emitAck(a, "subscribe", { room: "r" });
     const seen: unknown[] = [];
@@ -255,7 +257,9 @@ describe("bad messages", () => {
 
 describe("history replay (subscribe with since)", () => {
   it("replays what was missed, reports a gap when history no longer reaches back", async () => {
-    const app = await f.addApp({ limits: { maxMessageBytes: 1024, historySize: 5, historyTtlSeconds: 60 } });
+    const app = await f.addApp({
+      limits: { ...PLANS.free, maxMessageBytes: 1024, historySize: 5, historyTtlSeconds: 60 },
+    });
     const pub = await connectWith(app, { "*": ["subscribe", "publish"] });
     const base = await emitAck(pub, "subscribe", { room: "r" });
     for (let i = 1; i <= 3; i++)

@@ -6,6 +6,7 @@ import {
   MemoryTenantDirectory,
   newAppId,
   newPublishableKey,
+  PLANS,
   TOKEN_AUDIENCE,
 } from "@relaybase/server-kit";
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from "jose";
@@ -66,7 +67,8 @@ export async function startNode(): Promise<NodeFixture> {
         allowedOrigins: [],
         anonymousCaps: { "public:*": ["subscribe"] },
         clientPublish: true,
-        limits: { maxMessageBytes: 64 * 1024, historySize: 100, historyTtlSeconds: 300 },
+        plan: "free",
+        limits: { ...PLANS.free },
         publishableKeys: [newPublishableKey()],
         secretKeys: [],
         ...overrides,

@@ -51,6 +51,28 @@ export function openApiDocument(): Record<string, unknown> {
       "/v1/apps/{appId}/batch": {
         post: operation("Publish up to 100 messages in one request", batchBody, batchResponse),
       },
+      "/v1/apps/{appId}/stats": {
+        get: {
+          summary: "Connections of the app across the cluster",
+          security: [{ secretKey: [] }],
+          parameters: [{ name: "appId", in: "path", required: true, schema: { type: "string" } }],
+          responses: {
+            "200": {
+              description: "Live connections on every node whose lease has not expired.",
+              content: {
+                "application/json": {
+                  schema: {
+                    type: "object",
+                    properties: { connections: { type: "integer" } },
+                    required: ["connections"],
+                  },
+                },
+              },
+            },
+            ...errors,
+          },
+        },
+      },
     },
   };
 }

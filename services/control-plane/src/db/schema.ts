@@ -1,6 +1,7 @@
 import type { Capabilities } from "@relaybase/protocol";
 import { sql } from "drizzle-orm";
 import {
+  bigint,
   boolean,
   check,
   index,
@@ -17,15 +18,16 @@ import {
 
 const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
 
+/** Kept in step with PLAN_IDS in @relaybase/server-kit (plans.ts holds the limits). */
 export const PLAN_IDS = ["free", "pro", "scale"] as const;
 export type PlanId = (typeof PLAN_IDS)[number];
 
-/** Per-plan limits; rows seeded by the migration `0001_seed_plans.sql`. */
+/**
+ * The plan ids, so orgs.plan is a foreign key. The limits themselves live in one typed
+ * table in code (server-kit plans.ts); operators override them per app below.
+ */
 export const plans = pgTable("plans", {
   id: text("id").$type<PlanId>().primaryKey(),
-  maxMessageBytes: integer("max_message_bytes").notNull(),
-  historySize: integer("history_size").notNull(),
-  historyTtlSeconds: integer("history_ttl_seconds").notNull(),
 });
 
 export const users = pgTable(
@@ -48,6 +50,10 @@ export const orgs = pgTable("orgs", {
     .notNull()
     .default("free")
     .references(() => plans.id),
+  /** Stripe billing: set by Checkout and the subscription webhooks. */
+  stripeCustomerId: text("stripe_customer_id").unique(),
+  stripeSubscriptionId: text("stripe_subscription_id"),
+  stripeSubscriptionStatus: text("stripe_subscription_status"),
   createdAt: createdAt(),
 });
 
@@ -148,3 +154,52 @@ export const settings = pgTable("settings", {
   value: jsonb("value").notNull(),
   createdAt: createdAt(),
 });
+
+/**
+ * Per-app limit overrides, set by the operator (never the customer): any subset of the
+ * plan limits (`PlanLimits` in server-kit); the rest come from the org's plan.
+ */
+export const appLimitOverrides = pgTable("app_limit_overrides", {
+  appId: text("app_id")
+    .primaryKey()
+    .references(() => apps.id, { onDelete: "cascade" }),
+  limits: jsonb("limits").$type<Record<string, number>>().notNull(),
+  note: text("note"),
+  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+/**
+ * Usage per app per UTC hour, rolled up from what the nodes and REST instances count.
+ * Days are sums of hours (peak connections: the max).
+ */
+export const usageHourly = pgTable(
+  "usage_hourly",
+  {
+    appId: text("app_id")
+      .notNull()
+      .references(() => apps.id, { onDelete: "cascade" }),
+    hour: timestamp("hour", { withTimezone: true }).notNull(),
+    published: bigint("published", { mode: "number" }).notNull().default(0),
+    delivered: bigint("delivered", { mode: "number" }).notNull().default(0),
+    bytesPublished: bigint("bytes_published", { mode: "number" }).notNull().default(0),
+    bytesDelivered: bigint("bytes_delivered", { mode: "number" }).notNull().default(0),
+    peakConnections: integer("peak_connections").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.appId, t.hour] })],
+);
+
+/** Notices shown in the console, e.g. 80% of a daily quota used (one per kind per day). */
+export const appNotices = pgTable(
+  "app_notices",
+  {
+    id: text("id").primaryKey(),
+    appId: text("app_id")
+      .notNull()
+      .references(() => apps.id, { onDelete: "cascade" }),
+    kind: text("kind").notNull(),
+    day: text("day").notNull(),
+    message: text("message").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("app_notices_once_idx").on(t.appId, t.kind, t.day)],
+);

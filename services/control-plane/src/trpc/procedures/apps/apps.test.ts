@@ -1,3 +1,4 @@
+import { PLANS } from "@relaybase/server-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   consoleClient,
@@ -125,7 +126,8 @@ describe.each(DB_MODES)("apps over tRPC (%s)", (mode) => {
       allowedOrigins: [],
       anonymousCaps: { "public:*": ["subscribe"] },
       clientPublish: true,
-      limits: { maxMessageBytes: 65536, historySize: 100, historyTtlSeconds: 300 },
+      plan: "free",
+      limits: PLANS.free,
       publishableKeys: [pk],
       secretKeys: [],
     });
