@@ -1,14 +1,16 @@
 /**
  * Generates docs/errors.md and docs/configuration.md from the code (the error table and
- * each service's zod config schema), so the docs cannot drift from what runs.
+ * each service's zod config schema), and the plan tables inside docs/limits.md (from
+ * PLANS), so the docs cannot drift from what runs.
  * `npm run docs` writes them; tests/docs.test.ts fails when they are stale.
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { controlPlaneConfigSchema } from "@relaybase/control-plane";
 import { ERROR_CODES, type ErrorCode } from "@relaybase/protocol";
 import { realtimeNodeConfigSchema } from "@relaybase/realtime-node";
 import { restPublishApiConfigSchema } from "@relaybase/rest-publish-api";
+import { PLAN_IDS, PLANS, type PlanLimits } from "@relaybase/server-kit";
 import { z } from "zod";
 
 /** Where each code shows up. Typed by the table, so a new code cannot go undocumented. */
@@ -35,7 +37,18 @@ const WHERE: Record<ErrorCode, string> = {
   NOT_FOUND: "REST unknown route, console objects that do not exist or are not yours",
   APP_NOT_FOUND: "REST: the app in the path does not exist",
   CONFLICT: "console signup with an email already registered",
-  RATE_LIMITED: "console login attempts",
+  BILLING_DISABLED:
+    "console billing procedures (tRPC `billing.checkout`, `billing.portal`) and POST /webhooks/stripe when STRIPE_SECRET_KEY is unset",
+  RATE_LIMITED:
+    "publish ack (more than the plan's client publishes per second on one connection; a connection that keeps " +
+    "sending after it is refused also gets it as a `notice` and is disconnected), REST publish and batch (more " +
+    "than the app's REST publishes per second; `Retry-After`), console login attempts",
+  OVER_CONNECTION_QUOTA:
+    "connect error: the app already has its plan's concurrent connections across the cluster (docs/limits.md)",
+  CONNECT_RATE_LIMITED: "connect error: too many new connections per second to this app from one IP address",
+  TOO_MANY_SUBSCRIPTIONS: "subscribe ack: the connection is already in the plan's rooms per connection",
+  DAILY_QUOTA_EXCEEDED:
+    "publish ack, REST publish and batch (`Retry-After`: seconds until midnight UTC): the app used its messages for the day",
   SERVER_SHUTTING_DOWN: "connect error and `notice` while a node drains; /readyz",
   UNAVAILABLE: "/readyz of the control plane when the database does not answer",
   TIMEOUT:
@@ -75,6 +88,9 @@ Every error Relaybase returns has the same shape, wherever it appears:
 retry with exponential backoff), \`now\` (reconnect at once; another node takes you), \`reauth\`
 (get a fresh token, then retry). The SDK follows it by itself.
 
+Rate limits and quotas add \`retryAfter\`: the seconds until a retry can succeed (REST sends it
+as the \`Retry-After\` header too). See docs/limits.md.
+
 | code | HTTP | retry? | meaning | where it appears |
 |---|---|---|---|---|
 ${rows.join("\n")}
@@ -106,8 +122,103 @@ ${section("Realtime node (`services/realtime-node`)", "Socket.IO connections.", 
 ${section("REST publish API (`services/rest-publish-api`)", "Server-side publishing.", restPublishApiConfigSchema)}`;
 }
 
+/**
+ * Every plan limit, what it means, where it is enforced and what a caller sees. Typed by
+ * PlanLimits, so a new limit cannot go undocumented.
+ */
+const LIMIT_DOCS: Record<keyof PlanLimits, { meaning: string; enforced: string; refusal: string }> = {
+  maxConnections: {
+    meaning: "Concurrent connections of one app, across the cluster",
+    enforced: "handshake, after the token: the cluster-wide count (per-node leases in Redis)",
+    refusal: "connect error `OVER_CONNECTION_QUOTA` (403, retry `never`: the SDK goes to `failed`)",
+  },
+  connectionsPerSecondPerIp: {
+    meaning: "New connections per second to one app from one IP address",
+    enforced: "handshake, after the connection quota; shared by the cluster (Redis)",
+    refusal: "connect error `CONNECT_RATE_LIMITED` (429, `backoff`, `retryAfter`)",
+  },
+  roomsPerConnection: {
+    meaning: "Rooms one connection may be subscribed to at once",
+    enforced: "`subscribe` (re-subscribing a room the connection is in is free)",
+    refusal: "subscribe ack `TOO_MANY_SUBSCRIPTIONS` (400, `never`)",
+  },
+  clientPublishesPerSecond: {
+    meaning: "Client publishes per second, per connection",
+    enforced: "client `publish`, first check; in the node's memory (a connection lives on one node)",
+    refusal:
+      "publish ack `RATE_LIMITED` (429, `backoff`, `retryAfter`); over 3× the limit refused within 3 s: " +
+      "`notice` `RATE_LIMITED`, then disconnected",
+  },
+  restPublishesPerSecond: {
+    meaning: "REST publishes per second, per app (a publish counts 1, a batch 1 per message)",
+    enforced: "REST publish and batch, after validation; shared by the cluster (Redis)",
+    refusal:
+      "429 `RATE_LIMITED` + `Retry-After`; a batch with more messages than the limit: 400 `TOO_MANY_ROOMS`",
+  },
+  messagesPerDay: {
+    meaning: "Messages published per app per UTC day, client and REST together; one per room reached",
+    enforced: "both publish paths, after size and rate, before anything is stored (Redis / memory)",
+    refusal: "publish ack / 429 `DAILY_QUOTA_EXCEEDED` + `Retry-After` (seconds until 00:00 UTC)",
+  },
+  maxMessageBytes: {
+    meaning: "Largest message `data`, in bytes of its JSON encoding",
+    enforced: "both publish paths (the Publisher), before anything is stored or counted",
+    refusal: "publish ack / 413 `MESSAGE_TOO_LARGE` (`never`)",
+  },
+  historySize: {
+    meaning: "Messages kept per room for recovery and replay",
+    enforced: "room history (trimmed on append); never refuses",
+    refusal: "older messages leave history; a `since` before them gets `recovered: false`",
+  },
+  historyTtlSeconds: {
+    meaning: "How long a message stays in its room's history",
+    enforced: "room history; never refuses",
+    refusal: "as for `historySize`",
+  },
+};
+
+function formatLimit(limit: keyof PlanLimits, value: number): string {
+  if (limit === "maxMessageBytes") return value % 1024 === 0 ? `${value / 1024} KiB` : `${value} B`;
+  if (limit === "historyTtlSeconds") {
+    if (value % 3600 === 0) return `${value / 3600} h`;
+    if (value % 60 === 0) return `${value / 60} min`;
+    return `${value} s`;
+  }
+  return value.toLocaleString("en-US");
+}
+
+const LIMITS_START =
+  "<!-- plans:start (generated by `npm run docs` from packages/server-kit/src/plans.ts) -->";
+const LIMITS_END = "<!-- plans:end -->";
+
+/** The generated part of docs/limits.md: the plans and, per limit, where and how it is enforced. */
+export function limitsTables(): string {
+  const limits = Object.keys(LIMIT_DOCS) as (keyof PlanLimits)[];
+  const plans = `| limit | ${PLAN_IDS.join(" | ")} | meaning |\n|---|${PLAN_IDS.map(() => "---:|").join("")}---|\n${limits
+    .map(
+      (l) =>
+        `| \`${l}\` | ${PLAN_IDS.map((p) => formatLimit(l, PLANS[p][l])).join(" | ")} | ${LIMIT_DOCS[l].meaning} |`,
+    )
+    .join("\n")}`;
+  const enforcement = `| limit | enforced | a caller over it sees |\n|---|---|---|\n${limits
+    .map((l) => `| \`${l}\` | ${LIMIT_DOCS[l].enforced} | ${LIMIT_DOCS[l].refusal} |`)
+    .join("\n")}`;
+  return `${LIMITS_START}\n${plans}\n\n${enforcement}\n${LIMITS_END}`;
+}
+
+/** docs/limits.md with its generated tables brought up to date (the prose around them is kept). */
+export function withLimitsTables(doc: string): string {
+  const start = doc.indexOf(LIMITS_START);
+  const end = doc.indexOf(LIMITS_END);
+  if (start === -1 || end < start)
+    throw new Error("docs/limits.md lacks the plans:start / plans:end markers");
+  return doc.slice(0, start) + limitsTables() + doc.slice(end + LIMITS_END.length);
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   writeFileSync(new URL("../docs/errors.md", import.meta.url), errorsMarkdown());
   writeFileSync(new URL("../docs/configuration.md", import.meta.url), configurationMarkdown());
-  console.log("wrote docs/errors.md and docs/configuration.md");
+  const limitsDoc = new URL("../docs/limits.md", import.meta.url);
+  writeFileSync(limitsDoc, withLimitsTables(readFileSync(limitsDoc, "utf8")));
+  console.log("wrote docs/errors.md, docs/configuration.md and the tables in docs/limits.md");
 }

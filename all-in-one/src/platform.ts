@@ -5,7 +5,14 @@ import {
 } from "@relaybase/control-plane";
 import { createRealtimeNode, loadRealtimeNodeConfig } from "@relaybase/realtime-node";
 import { createRestPublishApi, loadRestPublishApiConfig } from "@relaybase/rest-publish-api";
-import { createLogger, MemoryTenantDirectory, refreshingLocalJwks } from "@relaybase/server-kit";
+import {
+  createLogger,
+  MemoryConnectionCounter,
+  MemoryTenantDirectory,
+  memoryLimiters,
+  refreshingLocalJwks,
+  UsageMeter,
+} from "@relaybase/server-kit";
 
 type Env = Record<string, string | undefined>;
 
@@ -38,23 +45,38 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
   const restConfig = loadRestPublishApiConfig({ ...env, PORT: env.REST_PORT });
   const logger = createLogger("relaybase", cpConfig.LOG_LEVEL);
   const directory = new MemoryTenantDirectory();
+  // One process: the node's connection counts are the platform's (usage peaks).
+  const connections = new MemoryConnectionCounter();
+  // One set of limiters for the node and the REST API: the daily quota counts both.
+  const limiters = memoryLimiters();
 
   const controlPlane = await createControlPlane({
     config: cpConfig,
     directory,
     logger: logger.child({ part: "control-plane" }),
+    usage: { connectionCounts: async () => connections.localCounts() },
+  });
+  // Usage goes straight into the control plane's rollup (Postgres), every USAGE_FLUSH_MS.
+  const usage = new UsageMeter({
+    sink: (batch) => controlPlane.usage.record(batch),
+    flushMs: nodeConfig.USAGE_FLUSH_MS,
+    onError: (err) => logger.warn({ err }, "usage flush failed (kept for the next one)"),
   });
   const node = createRealtimeNode({
     config: nodeConfig,
     directory,
     keys: refreshingLocalJwks(() => controlPlane.jwks()),
     logger: logger.child({ part: "realtime-node" }),
+    connections,
+    usage,
+    limiters,
   });
   const rest = createRestPublishApi({
     config: restConfig,
     directory,
     publisher: node.publisher,
     connections: node.connections,
+    limiters,
     logger: logger.child({ part: "rest-publish-api" }),
   });
 
@@ -71,6 +93,7 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
     async close() {
       await node.close();
       await rest.close();
+      await usage.close().catch(() => {});
       await controlPlane.close();
     },
   };

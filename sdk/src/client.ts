@@ -61,6 +61,8 @@ interface OutgoingPublish {
 }
 
 /** Connection ids this client had; with `echo: false` their messages are skipped, even replayed ones. */
+/** How long after losing its connection a client retries OVER_CONNECTION_QUOTA (see #afterRefusal). */
+const QUOTA_GRACE_MS = 30_000;
 const OWN_CONNECTIONS_KEPT = 16;
 /** Node's timers overflow past 2^31-1 ms (and fire at once). */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -97,6 +99,8 @@ export class RelaybaseClient<Events extends object = DefaultEvents> {
   #state: ConnectionState = "connecting";
   #error: RelaybaseError | undefined;
   #everConnected = false;
+  /** When the last live connection dropped; undefined while connected or never connected. */
+  #lostAt: number | undefined;
   /** Reconnects the SDK schedules itself (after refusals); Socket.IO counts its own. */
   #attempt = 0;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -249,6 +253,7 @@ export class RelaybaseClient<Events extends object = DefaultEvents> {
     const recovered = this.#everConnected && this.#socket.recovered;
     const reconnect = this.#everConnected;
     this.#everConnected = true;
+    this.#lostAt = undefined;
     this.#attempt = 0;
     this.#notice = undefined;
     const id = this.#socket.id;
@@ -263,6 +268,7 @@ export class RelaybaseClient<Events extends object = DefaultEvents> {
   }
 
   #onDisconnect(reason: string): void {
+    this.#lostAt = Date.now();
     clearTimeout(this.#refreshTimer);
     for (const room of this.#rooms.values()) room._disconnected();
     // Our own disconnects (close, failure, token trouble) set the state themselves.
@@ -323,6 +329,16 @@ export class RelaybaseClient<Events extends object = DefaultEvents> {
 
   /** What to do after the server (or the token source) refused, by the error's retry hint. */
   #afterRefusal(retry: Retry, error: RelaybaseError): void {
+    // A client coming back from a dead node may still be counted there until the node's
+    // lease runs out (seconds): over quota is worth a few retries then, not a final stop.
+    if (
+      error.code === "OVER_CONNECTION_QUOTA" &&
+      this.#lostAt !== undefined &&
+      Date.now() - this.#lostAt < QUOTA_GRACE_MS
+    ) {
+      this.#scheduleReconnect(this.#retryDelay("backoff"), error);
+      return;
+    }
     if (retry === "never") {
       this.#fail(error);
       return;
@@ -331,11 +347,17 @@ export class RelaybaseClient<Events extends object = DefaultEvents> {
     this.#scheduleReconnect(this.#retryDelay(retry), error);
   }
 
-  /** `now` and `reauth` retry at once the first time; repeats back off so a loop cannot spin. */
+  /**
+   * `now` and `reauth` retry at once the first time. A repeated `now` (a draining node the
+   * balancer still sends us to) retries after about `reconnectionDelayMs`, without growing:
+   * a live node is usually one balancer pick away. Other repeats back off exponentially.
+   */
   #retryDelay(retry: Retry): number {
     const attempt = this.#attempt++;
+    const { reconnectionDelayMs, reconnectionDelayMaxMs } = this.#options;
     if ((retry === "now" || retry === "reauth") && attempt === 0) return 0;
-    return backoffDelay(attempt, this.#options.reconnectionDelayMs, this.#options.reconnectionDelayMaxMs);
+    if (retry === "now") return backoffDelay(0, reconnectionDelayMs, reconnectionDelayMs);
+    return backoffDelay(attempt, reconnectionDelayMs, reconnectionDelayMaxMs);
   }
 
   #scheduleReconnect(delayMs: number, error: RelaybaseError | undefined): void {

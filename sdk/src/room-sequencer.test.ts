@@ -83,26 +83,36 @@ describe("RoomSequencer", () => {
     expect(seq.position).toEqual({ offset: 41, epoch: "e1" });
   });
 
-  it("reports a gap when the epoch changed, even if the server claims recovered", () => {
+  it("reports a gap when the epoch changed, then refetches the new epoch from its start", () => {
     const seq = subscribedAt(7);
     seq.begin();
     seq.receive(msg(9, "e1")); // stale epoch: dropped
     seq.receive(msg(3, "e2"));
     const result = seq.ack({ offset: 2, epoch: "e2", recovered: true, messages: [] });
     expect(result.recovered).toBe(false);
-    expect(result.gap).toEqual({ lastOffset: 7, epoch: "e1", newOffset: 2, newEpoch: "e2" });
-    expect(result.deliver.map((m) => [m.epoch, m.offset])).toEqual([["e2", 3]]);
+    expect(result.gap).toEqual({ lastOffset: 7, epoch: "e1", newOffset: 0, newEpoch: "e2" });
+    expect(result.refetch).toBe(true);
+    expect(result.deliver).toEqual([]); // 3 waits for 1 and 2
+    expect(seq.begin()).toEqual({ offset: 0, epoch: "e2" });
+    const refetched = seq.ack({
+      offset: 3,
+      epoch: "e2",
+      recovered: true,
+      messages: [msg(1, "e2"), msg(2, "e2")],
+    });
+    expect(refetched.gap).toBeUndefined();
+    expect(offsets(refetched.deliver)).toEqual([1, 2, 3]);
     expect(seq.waiting).toBe(false);
   });
 
-  it("holds a live message from another epoch until a resubscribe settles it", () => {
+  it("delivers messages of a new epoch that arrived while the gap was being found", () => {
     const seq = subscribedAt(3);
     expect(seq.receive(msg(1, "e2"))).toEqual([]);
     expect(seq.waiting).toBe(true);
     expect(seq.begin()).toEqual({ offset: 3, epoch: "e1" });
     const result = seq.ack({ offset: 1, epoch: "e2", recovered: false, messages: [] });
-    expect(result.gap).toEqual({ lastOffset: 3, epoch: "e1", newOffset: 1, newEpoch: "e2" });
-    expect(result.deliver).toEqual([]); // offset 1 is the new baseline: counted in the gap
+    expect(result.gap).toEqual({ lastOffset: 3, epoch: "e1", newOffset: 0, newEpoch: "e2" });
+    expect(offsets(result.deliver)).toEqual([1]); // published after the loss: not part of the gap
     expect(seq.waiting).toBe(false);
     expect(offsets(seq.receive(msg(2, "e2")))).toEqual([2]);
   });

@@ -19,6 +19,12 @@ export interface AckResult {
   recovered?: boolean;
   /** Set when `recovered` is false. */
   gap?: Gap;
+  /**
+   * The room's history restarted (new epoch) and already holds messages: ask again with
+   * `since` = `{ 0, newEpoch }` to get them. They came after the gap; nothing in them was
+   * delivered yet.
+   */
+  refetch?: boolean;
 }
 
 /**
@@ -98,6 +104,17 @@ export class RoomSequencer {
       newOffset: body.offset,
       newEpoch: body.epoch,
     };
+    if (body.epoch !== since.epoch && body.offset > 0) {
+      // Continue from the start of the new epoch: whatever of it arrived is held, the
+      // rest comes with the refetch, and nothing published after the loss is skipped.
+      const start = { offset: 0, epoch: body.epoch };
+      return {
+        deliver: this.#settle(start, incoming),
+        recovered,
+        gap: { ...gap, newOffset: 0 },
+        refetch: true,
+      };
+    }
     return { deliver: this.#settle(baseline, incoming), recovered, gap };
   }
 

@@ -347,7 +347,8 @@ export class Room<Events extends object = DefaultEvents> {
     if (result.gap) this.#status.emit("gap", { room: this.name, ...result.gap });
     this.#deliver(result.deliver);
     this.#host.flushPublishes(this.name);
-    this.#watchHoles();
+    if (result.refetch) this.#request();
+    else this.#watchHoles();
   }
 
   #onRefused(wire: WireError): void {

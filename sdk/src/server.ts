@@ -107,13 +107,22 @@ export interface CreatedToken {
   expiresAt: number;
 }
 
-/** A REST call failed: `code` and `retry` from the response body, `status` the HTTP status (0: no answer). */
+/**
+ * A REST call failed: `code` and `retry` from the response body, `status` the HTTP status
+ * (0: no answer), `retryAfter` the `Retry-After` header's seconds (rate limits, quotas).
+ */
 export class RelaybaseHttpError extends RelaybaseError {
   override readonly status: number;
   override readonly retry: Retry;
 
-  constructor(code: ErrorCode, message: string | undefined, status: number, retry?: Retry) {
-    super(code, message);
+  constructor(
+    code: ErrorCode,
+    message: string | undefined,
+    status: number,
+    retry?: Retry,
+    retryAfter?: number,
+  ) {
+    super(code, message, retryAfter === undefined ? {} : { retryAfter });
     this.name = "RelaybaseHttpError";
     this.status = status;
     this.retry = retry ?? ERROR_CODES[code].retry;
@@ -179,7 +188,7 @@ export function createServerClient(options: ServerClientOptions): ServerClient {
     } catch {
       json = undefined;
     }
-    if (!res.ok) throw httpError(res.status, json, url);
+    if (!res.ok) throw httpError(res.status, json, url, res.headers.get("retry-after"));
     return json as T;
   }
 
@@ -214,14 +223,21 @@ function validate(message: ServerPublish): void {
   if (!isValidEventName(message.event)) throw new RelaybaseError("INVALID_EVENT_NAME");
 }
 
-function httpError(status: number, body: unknown, url: string): RelaybaseHttpError {
+function httpError(
+  status: number,
+  body: unknown,
+  url: string,
+  retryAfterHeader: string | null,
+): RelaybaseHttpError {
   const wire = (body as { error?: { code?: unknown; message?: unknown; retry?: unknown } } | undefined)
     ?.error;
   const message = typeof wire?.message === "string" ? wire.message : `POST ${url} answered ${status}.`;
   const retry = isRetry(wire?.retry) ? wire.retry : undefined;
-  if (isErrorCode(wire?.code)) return new RelaybaseHttpError(wire.code, message, status, retry);
+  const seconds = retryAfterHeader === null ? Number.NaN : Number(retryAfterHeader);
+  const retryAfter = Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined;
+  if (isErrorCode(wire?.code)) return new RelaybaseHttpError(wire.code, message, status, retry, retryAfter);
   // No body of ours (a proxy answered, or a newer code): judge by the status.
-  return new RelaybaseHttpError(codeForStatus(status), message, status, retry);
+  return new RelaybaseHttpError(codeForStatus(status), message, status, retry, retryAfter);
 }
 
 function codeForStatus(status: number): ErrorCode {

@@ -1,4 +1,5 @@
 import type { GapInfo, ResumeInfo } from "@relaybase/sdk";
+import { RelaybaseHttpError, type ServerClient } from "@relaybase/sdk/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startProxy, startTestPlatform, type TestPlatform, until } from "./fixtures.js";
 
@@ -27,13 +28,30 @@ async function awayAndBack(p: TestPlatform, missed: number) {
 
   proxy.down();
   await until(() => client.state !== "connected", "the client to notice the drop");
-  for (let i = 1; i <= missed; i++) await dev.server.publish({ room: "public:feed", event: "n", data: i });
+  for (let i = 1; i <= missed; i++) await publishWithinLimits(dev.server, i);
   proxy.up();
   await until(() => resumed.length === 1, "the room to resume");
   await dev.server.publish({ room: "public:feed", event: "n", data: missed + 1 });
   await until(() => numbers.at(-1) === missed + 1, "the message after the reconnect");
   await proxy.close();
   return { numbers, resumed: resumed[0]!, gaps };
+}
+
+/**
+ * Publishes as a well-behaved server does: past the plan's REST publishes per second
+ * (50 on free) a 429 RATE_LIMITED says when to retry, and the retry keeps the message id.
+ */
+async function publishWithinLimits(server: ServerClient, n: number): Promise<void> {
+  const id = `n-${n}-${Math.random().toString(36).slice(2)}`;
+  for (;;) {
+    try {
+      await server.publish({ room: "public:feed", event: "n", data: n, id });
+      return;
+    } catch (err) {
+      if (!(err instanceof RelaybaseHttpError) || err.code !== "RATE_LIMITED") throw err;
+      await new Promise((r) => setTimeout(r, (err.retryAfter ?? 1) * 1000));
+    }
+  }
 }
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);

@@ -77,7 +77,34 @@ export const ERROR_CODES = {
   NOT_FOUND: { status: 404, retry: "never", message: "Not found." },
   APP_NOT_FOUND: { status: 404, retry: "never", message: "No such app." },
   CONFLICT: { status: 409, retry: "never", message: "It already exists." },
+  BILLING_DISABLED: {
+    status: 501,
+    retry: "never",
+    message: "Billing is not configured on this server",
+  },
   RATE_LIMITED: { status: 429, retry: "backoff", message: "Too many requests; slow down." },
+  OVER_CONNECTION_QUOTA: {
+    // 403, not 429: waiting a moment does not help (someone must disconnect or the plan
+    // must grow), and generic HTTP clients retry a 429 on their own. Pusher's 4004.
+    status: 403,
+    retry: "never",
+    message: "The app has reached its plan's limit of concurrent connections.",
+  },
+  CONNECT_RATE_LIMITED: {
+    status: 429,
+    retry: "backoff",
+    message: "Too many new connections to this app from this address; retry with backoff.",
+  },
+  TOO_MANY_SUBSCRIPTIONS: {
+    status: 400,
+    retry: "never",
+    message: "This connection is subscribed to as many rooms as the app's plan allows; unsubscribe first.",
+  },
+  DAILY_QUOTA_EXCEEDED: {
+    status: 429,
+    retry: "backoff",
+    message: "The app has used its plan's messages for today (UTC); it resets at midnight UTC.",
+  },
   SERVER_SHUTTING_DOWN: {
     status: 503,
     retry: "now",
@@ -103,6 +130,8 @@ export interface WireError {
   code: ErrorCode;
   message: string;
   retry: Retry;
+  /** Seconds to wait before retrying, when the server knows (rate limits, quotas); REST also sends `Retry-After`. */
+  retryAfter?: number;
 }
 
 export function isErrorCode(value: unknown): value is ErrorCode {
@@ -126,16 +155,21 @@ export class RelaybaseError extends Error {
   readonly code: ErrorCode;
   readonly retry: Retry;
   readonly status: number;
+  /** Seconds until a retry can succeed (rate limits, quotas), when known. */
+  readonly retryAfter: number | undefined;
 
-  constructor(code: ErrorCode, message?: string) {
+  constructor(code: ErrorCode, message?: string, options: { retryAfter?: number } = {}) {
     super(message ?? ERROR_CODES[code].message);
     this.name = "RelaybaseError";
     this.code = code;
     this.retry = ERROR_CODES[code].retry;
     this.status = ERROR_CODES[code].status;
+    this.retryAfter = options.retryAfter;
   }
 
   toWire(): WireError {
-    return { code: this.code, message: this.message, retry: this.retry };
+    const wire: WireError = { code: this.code, message: this.message, retry: this.retry };
+    if (this.retryAfter !== undefined) wire.retryAfter = this.retryAfter;
+    return wire;
   }
 }

@@ -47,4 +47,40 @@ describe("ConnectionLeases", () => {
     expect(await survivor.count("app_3")).toBe(0);
     await survivor.close();
   });
+
+  it("liveCount leaves out a node whose Redis connection is gone, before its lease expires", async () => {
+    const survivor = new ConnectionLeases(redis, { prefix, leaseMs: 60_000 });
+    const ownClient = createRedisClient("redis://127.0.0.1:6379");
+    await ownClient.connect();
+    const crashed = new ConnectionLeases(ownClient, { prefix, leaseMs: 60_000 });
+    crashed.opened("app_5");
+    crashed.opened("app_5");
+    survivor.opened("app_5");
+    await Promise.all([crashed.refresh(), survivor.refresh()]);
+    expect(await survivor.liveCount("app_5")).toBe(3);
+    // The process dies: the kernel closes its connection, no close(), the lease runs on.
+    await ownClient.disconnect();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await survivor.count("app_5")).toBe(3);
+    expect(await survivor.liveCount("app_5")).toBe(1);
+    await survivor.close();
+  });
+
+  it("writes a change at once, not only at the next refresh (connection quotas read the sum)", async () => {
+    const a = new ConnectionLeases(redis, { prefix, leaseMs: 60_000 });
+    const b = new ConnectionLeases(redis, { prefix, leaseMs: 60_000 });
+    a.opened("app_4");
+    a.opened("app_4");
+    const until = async (n: number) => {
+      for (let i = 0; i < 50 && (await b.count("app_4")) !== n; i++)
+        await new Promise((r) => setTimeout(r, 5));
+      return b.count("app_4");
+    };
+    // The lease refreshes every 20 s here: only the prompt write can explain these.
+    expect(await until(2)).toBe(2);
+    a.closed("app_4");
+    a.closed("app_4");
+    expect(await until(0)).toBe(0);
+    await Promise.all([a.close(), b.close()]);
+  });
 });

@@ -5,7 +5,18 @@ export {
   toRelaybaseError,
   type WarnLogger,
 } from "./client.js";
-export { ConnectionLeases, type ConnectionLeasesOptions } from "./connection-leases.js";
+export {
+  ConnectionLeases,
+  type ConnectionLeasesOptions,
+  readConnectionCounts,
+} from "./connection-leases.js";
+export {
+  RedisDailyQuota,
+  type RedisLimitersOptions,
+  RedisRateLimiter,
+  redisLimiters,
+} from "./redis-limits.js";
 export { RedisRoomHistory, type RedisRoomHistoryOptions } from "./redis-room-history.js";
 export { RedisTenantDirectory, type RedisTenantDirectoryOptions } from "./redis-tenant-directory.js";
+export { RedisUsage, type RedisUsageOptions, type UsageClaim } from "./redis-usage.js";
 export { StreamEmitterFanout, type StreamEmitterOptions } from "./stream-emitter.js";

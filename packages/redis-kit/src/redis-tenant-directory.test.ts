@@ -46,6 +46,7 @@ describe("RedisTenantDirectory", () => {
     readerClient = createRedisClient(SHARED_REDIS_URL);
     await Promise.all([writerClient.connect(), readerClient.connect()]);
     writer = new RedisTenantDirectory(writerClient, { prefix });
+    await writer.markLoaded();
     // A long TTL: anything seen within it comes from the change message, not expiry.
     reader = await RedisTenantDirectory.create(readerClient, { prefix, cacheTtlMs: 60_000 });
   });
@@ -204,6 +205,7 @@ describe("RedisTenantDirectory when Redis fails", () => {
     readerClient = createRedisClient(server.url, { maxReconnectDelayMs: 100 });
     await Promise.all([writerClient.connect(), readerClient.connect()]);
     writer = new RedisTenantDirectory(writerClient);
+    await writer.markLoaded();
     reader = await RedisTenantDirectory.create(readerClient, { cacheTtlMs: 100 });
   });
 
@@ -236,10 +238,11 @@ describe("RedisTenantDirectory when Redis fails", () => {
     const { app } = makeApp();
     await server.restart();
     await waitFor(() => readerClient.isReady && writerClient.isReady, 5_000);
-    // The restarted Redis lost everything (no persistence): a cached app is gone.
-    const cached = (await writer.byId(app.appId)) ?? undefined;
-    expect(cached).toBeUndefined();
+    // The restarted Redis lost everything (no persistence), the "loaded" marker too: a
+    // miss is UNAVAILABLE (retry), not "unknown", until the control plane reloads.
+    expect(await writer.byId(app.appId).catch((e: RelaybaseError) => e.code)).toBe("UNAVAILABLE");
     await writer.put(app);
+    await writer.markLoaded();
     await waitFor(async () => (await reader.byId(app.appId))?.appId === app.appId, 2_000);
     await writer.put({ ...app, allowedOrigins: ["https://after.example"] });
     await waitFor(
@@ -256,6 +259,7 @@ describe("RedisTenantDirectory subscriber reconnect", () => {
     const readerClient = createRedisClient(server.url, { maxReconnectDelayMs: 100 });
     await Promise.all([writerClient.connect(), readerClient.connect()]);
     const writer = new RedisTenantDirectory(writerClient);
+    await writer.markLoaded();
     const reader = await RedisTenantDirectory.create(readerClient, { cacheTtlMs: 60_000 });
     try {
       const { app, secret } = makeApp();
@@ -275,6 +279,49 @@ describe("RedisTenantDirectory subscriber reconnect", () => {
       }, 2_000);
       await waitFor(async () => (await reader.bySecretKey(secret)) === undefined, 1_000);
     } finally {
+      await reader.close();
+      await Promise.all([writerClient.disconnect(), readerClient.disconnect()]);
+      await server.stop();
+    }
+  });
+});
+
+describe("RedisTenantDirectory after Redis lost its data", () => {
+  it("reloads through watchForLoss; meanwhile readers serve known apps and say UNAVAILABLE for the rest", async () => {
+    const server = await OwnRedisServer.start();
+    const writerClient = createRedisClient(server.url, { maxReconnectDelayMs: 100 });
+    const readerClient = createRedisClient(server.url, { maxReconnectDelayMs: 100 });
+    await Promise.all([writerClient.connect(), readerClient.connect()]);
+    const writer = new RedisTenantDirectory(writerClient);
+    const reader = await RedisTenantDirectory.create(readerClient, { cacheTtlMs: 50, negativeTtlMs: 10 });
+    const { app, secret } = makeApp();
+    let reloads = 0;
+    const allowReload = { now: false };
+    const stop = writer.watchForLoss(async () => {
+      if (!allowReload.now) throw new Error("not yet");
+      reloads += 1;
+      await writer.put(app);
+    }, 50);
+    try {
+      await writer.put(app);
+      await writer.markLoaded();
+      expect(await reader.bySecretKey(secret)).toEqual(app);
+      await writerClient.sendCommand(["FLUSHALL"]);
+      await new Promise((r) => setTimeout(r, 100)); // past the reader's cache TTL
+      // What it knew it keeps serving; what it did not is "retry", not "unknown key".
+      expect(await reader.bySecretKey(secret)).toEqual(app);
+      const err = await reader.byPublishableKey(newPublishableKey()).catch((e: RelaybaseError) => e);
+      expect(err).toMatchObject({ code: "UNAVAILABLE" });
+      allowReload.now = true;
+      await waitFor(async () => reloads === 1, 2_000);
+      const unknown = newPublishableKey();
+      await waitFor(
+        async () => (await reader.byPublishableKey(unknown).catch(() => "retry")) === undefined,
+        2_000,
+      );
+      expect(await reader.bySecretKey(secret)).toEqual(app);
+    } finally {
+      stop();
       await reader.close();
       await Promise.all([writerClient.disconnect(), readerClient.disconnect()]);
       await server.stop();

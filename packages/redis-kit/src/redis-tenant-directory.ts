@@ -211,8 +211,8 @@ export class RedisTenantDirectory implements TenantDirectory, TenantDirectoryWri
       `id:${appId}`,
       appId,
       async () => {
-        const raw = await call(this.#client, ["GET", this.#appKey(appId)], this.#timeoutMs);
-        return typeof raw === "string" ? parseApp(raw, appId) : undefined;
+        const raw = await this.#get(this.#appKey(appId));
+        return raw === undefined ? undefined : parseApp(raw, appId);
       },
       // Not if the app changed while we were reading, unless we read that very change.
       (found, generation) =>
@@ -242,8 +242,67 @@ export class RedisTenantDirectory implements TenantDirectory, TenantDirectoryWri
   }
 
   async #index(kind: "pk" | "sk", key: string): Promise<string | undefined> {
-    const raw = await call(this.#client, ["GET", `${this.#base}${kind}:${key}`], this.#timeoutMs);
-    return typeof raw === "string" ? raw : undefined;
+    return this.#get(`${this.#base}${kind}:${key}`);
+  }
+
+  /**
+   * Reads one directory key, with the "loaded" marker in the same round trip: a miss
+   * while the marker is gone (Redis restarted empty or was flushed, and the control plane
+   * has not reloaded yet) is UNAVAILABLE — retry soon — never "unknown key".
+   */
+  async #get(key: string): Promise<string | undefined> {
+    const reply = await call(this.#client, ["MGET", key, this.#loadedKey], this.#timeoutMs);
+    const [value, loaded] = Array.isArray(reply) ? reply : [];
+    if (typeof value === "string") return value;
+    if (loaded === null || loaded === undefined) {
+      throw new RelaybaseError("UNAVAILABLE", "The tenant directory is being reloaded.");
+    }
+    return undefined;
+  }
+
+  get #loadedKey(): string {
+    return `${this.#base}loaded`;
+  }
+
+  // ---- losing Redis's data (control plane) ----
+
+  /** Marks the directory as fully loaded: call after writing every app. */
+  async markLoaded(): Promise<void> {
+    await call(this.#client, ["SET", this.#loadedKey, String(Date.now())], this.#timeoutMs);
+  }
+
+  /**
+   * Watches for the directory vanishing from Redis (a restart without persistence, a
+   * FLUSHALL): every `intervalMs`, and whenever the client reconnects, checks the marker;
+   * when it is gone, runs `reload` (which must put every app), then marks it loaded again.
+   * Returns a function that stops watching.
+   */
+  watchForLoss(reload: () => Promise<void>, intervalMs = 2_000): () => void {
+    let running = false;
+    const check = async () => {
+      if (running || this.#closed || !this.#client.isReady) return;
+      running = true;
+      try {
+        const loaded = await call(this.#client, ["EXISTS", this.#loadedKey], this.#timeoutMs);
+        if (loaded === 0) {
+          this.#logger?.warn({}, "tenant directory missing from Redis: reloading it");
+          await reload();
+          await this.markLoaded();
+        }
+      } catch (err) {
+        this.#logger?.warn({ err }, "tenant directory check failed");
+      } finally {
+        running = false;
+      }
+    };
+    const timer = setInterval(() => void check(), intervalMs);
+    timer.unref();
+    const onReady = () => void check();
+    this.#client.on("ready", onReady);
+    return () => {
+      clearInterval(timer);
+      this.#client.off("ready", onReady);
+    };
   }
 
   /**

@@ -8,6 +8,11 @@ export interface ConnectionCounter {
   closed(appId: string): void;
   /** Connections of this app on every live node. */
   count(appId: string): Promise<number>;
+  /**
+   * A stricter, costlier count for a would-be refusal: leaves out nodes known to be dead
+   * before their lease expires. Absent where `count` is already exact (one process).
+   */
+  liveCount?(appId: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -27,6 +32,11 @@ export class MemoryConnectionCounter implements ConnectionCounter {
 
   async count(appId: string): Promise<number> {
     return this.local.get(appId) ?? 0;
+  }
+
+  /** This process's connections per app (the whole count when embedded; usage peaks). */
+  localCounts(): Map<string, number> {
+    return new Map(this.local);
   }
 
   async close(): Promise<void> {}

@@ -9,19 +9,23 @@ import { ZodError } from "zod";
 export function toHttpError(
   err: unknown,
   onUnknown: (err: unknown) => void,
-): { status: number; body: { error: WireError } } {
+): { status: number; body: { error: WireError }; headers: Record<string, string> } {
   const code = codeOf(err);
   if (code === undefined) {
     onUnknown(err);
-    return { status: 500, body: { error: wireError("INTERNAL") } };
+    return { status: 500, body: { error: wireError("INTERNAL") }, headers: {} };
+  }
+  if (err instanceof RelaybaseError) {
+    // Rate limits and quotas say when to come back, as the `Retry-After` header (seconds).
+    const headers: Record<string, string> =
+      err.retryAfter === undefined ? {} : { "retry-after": String(err.retryAfter) };
+    return { status: err.status, body: { error: err.toWire() }, headers };
   }
   const message =
-    err instanceof RelaybaseError
-      ? err.message
-      : err instanceof ZodError
-        ? err.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ")
-        : ERROR_CODES[code].message;
-  return { status: ERROR_CODES[code].status, body: { error: wireError(code, message) } };
+    err instanceof ZodError
+      ? err.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ")
+      : ERROR_CODES[code].message;
+  return { status: ERROR_CODES[code].status, body: { error: wireError(code, message) }, headers: {} };
 }
 
 /** Fastify's own errors (bad JSON, body too large, wrong content type) carry a statusCode. */

@@ -10,6 +10,7 @@ import type { RetentionLimits, RoomHistory } from "./history.js";
 import { randomId } from "./keys.js";
 import { roomKey } from "./rooms.js";
 import type { AppRuntime } from "./tenant-directory.js";
+import type { PublishObserver } from "./usage-meter.js";
 
 /** Delivers an envelope to the sockets in a room, on this node or across the cluster. */
 export interface Fanout {
@@ -46,10 +47,12 @@ export class Publisher {
   constructor(
     private readonly history: RoomHistory,
     private readonly fanout: Fanout,
+    /** Told of each message stored (usage metering); a repeated id is not stored again. */
+    private readonly observer?: PublishObserver,
   ) {}
 
-  /** Checks a message without publishing it; throws the code a client would get. */
-  static validate(app: AppRuntime, room: string, event: string, data: unknown): void {
+  /** Checks a message without publishing it; throws the code a client would get. Returns its size. */
+  static validate(app: AppRuntime, room: string, event: string, data: unknown): number {
     if (!isValidRoomName(room)) throw new RelaybaseError("INVALID_ROOM_NAME");
     if (!isValidEventName(event)) throw new RelaybaseError("INVALID_EVENT_NAME");
     const size = messageSize(data);
@@ -59,16 +62,18 @@ export class Publisher {
         `The message is ${size} bytes; this app's limit is ${app.limits.maxMessageBytes}.`,
       );
     }
+    return size;
   }
 
   async publish(input: PublishInput): Promise<Published> {
     const { app, room, event, data } = input;
-    Publisher.validate(app, room, event, data);
+    const bytes = Publisher.validate(app, room, event, data);
     const key = roomKey(app.appId, room);
     const id = input.id ?? `m_${randomId(16)}`;
     const ts = Date.now();
     const stored = { id, event, data, ts, ...(input.from ? { from: input.from } : {}) };
-    const { offset, epoch } = await this.history.append(key, stored, retentionOf(app));
+    const { offset, epoch, duplicate } = await this.history.append(key, stored, retentionOf(app));
+    if (!duplicate) this.observer?.published(app.appId, bytes);
     // A retried id is delivered again under its first offset: the first attempt may have
     // been stored but not delivered (a timeout, Redis lost between the two steps), and
     // subscribers drop offsets they already have.

@@ -4,6 +4,7 @@ import { toHttpError } from "@relaybase/server-kit";
 import { fastifyTRPCPlugin } from "@trpc/server/adapters/fastify";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { JSONWebKeySet } from "jose";
+import { registerStripeWebhookRoute } from "./billing/webhook-route.js";
 import { registerHealthRoutes } from "./http/health.js";
 import { registerJwksRoute } from "./http/jwks.js";
 import { registerTokenRoutes } from "./http/tokens.js";
@@ -11,6 +12,8 @@ import { type ControlPlaneDeps, openServices } from "./services.js";
 import type { SigningKeys } from "./signing-keys.js";
 import { createContextFactory, type Services } from "./trpc/context.js";
 import { type AppRouter, appRouter } from "./trpc/router.js";
+import { registerMetricsRoute } from "./usage/metrics.js";
+import type { UsageService } from "./usage/service.js";
 
 export type { ControlPlaneDeps };
 
@@ -23,6 +26,10 @@ export interface ControlPlane {
   issuer: string;
   /** New signing key; the old one stays in the JWKS for `graceSeconds` (default 24 h + 1 min). */
   rotateSigningKey(options?: { graceSeconds?: number }): Promise<{ kid: string }>;
+  /** Usage rollups: `record` is the embedded meter's sink; `rollup` runs one round now. */
+  usage: Pick<UsageService, "record" | "rollup">;
+  /** Writes every app to the tenant directory again (after Redis lost it). */
+  reloadDirectory(): Promise<void>;
   /** Stops the HTTP server (if listening), then closes the database. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -45,6 +52,7 @@ export async function createControlPlane(deps: ControlPlaneDeps): Promise<Contro
     throw err;
   }
   const issuer = services.config.PUBLIC_URL;
+  services.usage.start();
   deps.logger.info({ driver: database.driver, issuer }, "control plane ready");
   let closing: Promise<void> | undefined;
   return {
@@ -52,10 +60,15 @@ export async function createControlPlane(deps: ControlPlaneDeps): Promise<Contro
     issuer,
     jwks: () => signing.jwks(),
     rotateSigningKey: (options) => signing.rotate(options),
+    usage: services.usage,
+    reloadDirectory: async () => {
+      await services.tenants.loadAll();
+    },
     close() {
       closing ??= (async () => {
         try {
           await app.close();
+          await services.usage.close();
         } finally {
           await database.close();
         }
@@ -99,5 +112,7 @@ function buildHttp(services: Services, signing: SigningKeys, ping: () => Promise
   registerTokenRoutes(app, { db: services.db, signing });
   registerJwksRoute(app, signing);
   registerHealthRoutes(app, ping);
+  registerStripeWebhookRoute(app, services.billing);
+  registerMetricsRoute(app, services.metrics);
   return app;
 }

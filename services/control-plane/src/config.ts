@@ -1,4 +1,4 @@
-import { loadConfig, logLevelVar, optionalUrlVar, portVar } from "@relaybase/server-kit";
+import { ConfigError, loadConfig, logLevelVar, optionalUrlVar, portVar } from "@relaybase/server-kit";
 import { z } from "zod";
 
 /** Treats an empty variable (common in Helm values and .env files) as unset. */
@@ -48,8 +48,45 @@ export const controlPlaneConfigSchema = z.object({
     "Distributed mode: Redis for the tenant directory that realtime nodes and REST instances read. " +
       "Unset: the directory lives in this process (embedded).",
   ),
+  USAGE_ROLLUP_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .default(5_000)
+    .describe(
+      "How often usage is rolled into Postgres: with REDIS_URL, the deltas nodes and REST instances flushed to " +
+        "Redis are taken and added to usage_hourly; connections are sampled for the hour's peak; apps at 80% of " +
+        "their daily message quota get a notice.",
+    ),
   LOG_LEVEL: logLevelVar,
+  STRIPE_SECRET_KEY: z
+    .preprocess(unsetIfEmpty, z.string().min(1).optional())
+    .describe(
+      "Stripe secret API key (sk_live_… or sk_test_…, or a restricted rk_… key). Unset: billing is off and " +
+        "every org keeps its plan (free by default). Set: STRIPE_WEBHOOK_SECRET, STRIPE_PRICE_PRO and " +
+        "STRIPE_PRICE_SCALE are required too (docs/billing.md).",
+    ),
+  STRIPE_WEBHOOK_SECRET: z
+    .preprocess(unsetIfEmpty, z.string().min(1).optional())
+    .describe(
+      "Signing secret (whsec_…) of the Stripe webhook endpoint PUBLIC_URL/webhooks/stripe; every event's " +
+        "signature is checked against it.",
+    ),
+  STRIPE_PRICE_PRO: z
+    .preprocess(unsetIfEmpty, z.string().min(1).optional())
+    .describe("Stripe price id (price_…) of the pro plan; a subscription on this price puts the org on pro."),
+  STRIPE_PRICE_SCALE: z
+    .preprocess(unsetIfEmpty, z.string().min(1).optional())
+    .describe(
+      "Stripe price id (price_…) of the scale plan; a subscription on this price puts the org on scale.",
+    ),
+  STRIPE_API_URL: optionalUrlVar().describe(
+    "Base URL of the Stripe API (scheme, host, port), for a local stand-in in tests. Unset: https://api.stripe.com.",
+  ),
 });
+
+/** Billing needs all of these once STRIPE_SECRET_KEY is set; a half-configured billing fails at start. */
+const STRIPE_REQUIRED = ["STRIPE_WEBHOOK_SECRET", "STRIPE_PRICE_PRO", "STRIPE_PRICE_SCALE"] as const;
 
 export type ControlPlaneConfig = Omit<z.infer<typeof controlPlaneConfigSchema>, "COOKIE_SECURE"> & {
   COOKIE_SECURE: boolean;
@@ -60,5 +97,14 @@ export function loadControlPlaneConfig(
   env: Record<string, string | undefined> = process.env,
 ): ControlPlaneConfig {
   const parsed = loadConfig(controlPlaneConfigSchema, env);
+  if (parsed.STRIPE_SECRET_KEY) {
+    const problems = STRIPE_REQUIRED.filter((name) => !parsed[name]).map(
+      (name) => `  ${name}: required when STRIPE_SECRET_KEY is set`,
+    );
+    if (parsed.STRIPE_PRICE_PRO && parsed.STRIPE_PRICE_PRO === parsed.STRIPE_PRICE_SCALE) {
+      problems.push("  STRIPE_PRICE_SCALE: must differ from STRIPE_PRICE_PRO");
+    }
+    if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.join("\n")}`);
+  }
   return { ...parsed, COOKIE_SECURE: parsed.COOKIE_SECURE ?? parsed.PUBLIC_URL.startsWith("https://") };
 }

@@ -1,4 +1,9 @@
-import { createRedisClient, RedisTenantDirectory } from "@relaybase/redis-kit";
+import {
+  createRedisClient,
+  RedisTenantDirectory,
+  RedisUsage,
+  readConnectionCounts,
+} from "@relaybase/redis-kit";
 import { closeOnSignals, createLogger, MemoryTenantDirectory } from "@relaybase/server-kit";
 import { createControlPlane } from "./app.js";
 import { loadControlPlaneConfig } from "./config.js";
@@ -13,10 +18,23 @@ const redis = config.REDIS_URL
   : undefined;
 await redis?.connect();
 const directory = redis ? await RedisTenantDirectory.create(redis, { logger }) : new MemoryTenantDirectory();
-const controlPlane = await createControlPlane({ config, directory, logger });
+// With Redis, usage comes from what nodes and REST instances flushed there, and peak
+// connections from the nodes' connection leases.
+const usage = redis
+  ? { pending: new RedisUsage(redis), connectionCounts: () => readConnectionCounts(redis) }
+  : undefined;
+const controlPlane = await createControlPlane({ config, directory, logger, ...(usage ? { usage } : {}) });
 await controlPlane.app.listen({ port: config.PORT, host: config.HOST });
+// Redis without persistence forgets the directory on restart (and FLUSHALL clears it):
+// write it again whenever its marker is gone. Readers answer UNAVAILABLE until then.
+let stopWatching = () => {};
+if (directory instanceof RedisTenantDirectory) {
+  await directory.markLoaded();
+  stopWatching = directory.watchForLoss(() => controlPlane.reloadDirectory());
+}
 
 closeOnSignals(async () => {
+  stopWatching();
   await controlPlane.close();
   if (directory instanceof RedisTenantDirectory) await directory.close();
   await redis?.quit();

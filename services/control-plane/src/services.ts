@@ -1,17 +1,22 @@
 import type { Logger, TenantDirectoryWriter } from "@relaybase/server-kit";
 import { WindowRateLimiter } from "./auth/rate-limit.js";
 import { Sessions } from "./auth/session.js";
+import { createBilling } from "./billing/index.js";
 import type { ControlPlaneConfig } from "./config.js";
 import { type OpenedDatabase, openDatabase } from "./db/index.js";
 import { SigningKeys } from "./signing-keys.js";
 import { TenantSync } from "./tenants.js";
 import type { Services } from "./trpc/context.js";
+import { ControlPlaneMetrics } from "./usage/metrics.js";
+import { UsageService, type UsageSources } from "./usage/service.js";
 
 export interface ControlPlaneDeps {
   config: ControlPlaneConfig;
   /** The control plane is the directory's only writer; nodes and the REST API read it. */
   directory: TenantDirectoryWriter;
   logger: Logger;
+  /** Where usage comes from: Redis in distributed mode; embedded, the node's meter calls `usage.record`. */
+  usage?: UsageSources;
 }
 
 /** Login attempts per email and client IP per minute. */
@@ -27,7 +32,12 @@ export interface OpenedServices {
  * Everything but HTTP: the database (migrated), the signing key (made on first start),
  * the session secret, and the tenant directory loaded from Postgres.
  */
-export async function openServices({ config, directory, logger }: ControlPlaneDeps): Promise<OpenedServices> {
+export async function openServices({
+  config,
+  directory,
+  logger,
+  usage: usageSources,
+}: ControlPlaneDeps): Promise<OpenedServices> {
   const issuer = config.PUBLIC_URL;
   const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, logger });
   const { db } = database;
@@ -38,7 +48,20 @@ export async function openServices({ config, directory, logger }: ControlPlaneDe
     const tenants = new TenantSync(db, directory, logger);
     await tenants.loadAll();
     const loginLimiter = new WindowRateLimiter(LOGIN_ATTEMPTS_PER_MINUTE, 60_000);
-    return { services: { config, db, logger, sessions, tenants, loginLimiter }, signing, database };
+    const billing = createBilling(config, { db, tenants, logger });
+    const metrics = new ControlPlaneMetrics();
+    const usage = new UsageService({
+      ...usageSources,
+      db,
+      logger,
+      metrics,
+      rollupMs: config.USAGE_ROLLUP_MS,
+    });
+    return {
+      services: { config, db, logger, sessions, tenants, loginLimiter, metrics, usage, billing },
+      signing,
+      database,
+    };
   } catch (err) {
     await database.close();
     throw err;

@@ -9,17 +9,21 @@ import { type MessageEnvelope, wireError } from "@relaybase/protocol";
 import {
   type ConnectionCounter,
   type Fanout,
+  type Limiters,
   type Logger,
   MemoryConnectionCounter,
   MemoryRoomHistory,
+  memoryLimiters,
   Publisher,
   type RoomHistory,
   type TenantDirectory,
+  type UsageMeter,
 } from "@relaybase/server-kit";
 import type { JWTVerifyGetKey } from "jose";
 import { Server, type ServerOptions } from "socket.io";
 import type { RealtimeNodeConfig } from "./config.js";
 import { checkConnection } from "./connection-checks.js";
+import { ClientPublishLimits, PendingAdmissions } from "./limits.js";
 import { leaveRoomsNoLongerAllowed, registerRoomHandlers } from "./room-handlers.js";
 import { connectError, toWireError } from "./socket-errors.js";
 import { TokenExpiry } from "./token-expiry.js";
@@ -29,7 +33,8 @@ export interface RealtimeNodeDeps {
   config: Pick<
     RealtimeNodeConfig,
     "TOKEN_ISSUER" | "RECOVERY_MAX_DISCONNECTION_MS" | "MAX_PACKET_BYTES" | "SHUTDOWN_DEADLINE_MS"
-  >;
+  > &
+    Partial<Pick<RealtimeNodeConfig, "TRUST_PROXY">>;
   directory: TenantDirectory;
   /** Token verification keys (jose): a local JWKS in-process, a remote one when alone. */
   keys: JWTVerifyGetKey;
@@ -42,6 +47,10 @@ export interface RealtimeNodeDeps {
   isReady?: () => boolean;
   /** Socket.IO adapter; in memory by default, the Redis streams adapter in a cluster. */
   adapter?: ServerOptions["adapter"];
+  /** Usage metering: messages published through this node and delivered to its sockets. Its owner closes it. */
+  usage?: UsageMeter;
+  /** Connect rate and daily quota, shared with the REST API (docs/limits.md); in memory by default. */
+  limiters?: Limiters;
 }
 
 export interface RealtimeNode {
@@ -77,6 +86,8 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
   const { config, directory, keys, logger } = deps;
   const history = deps.history ?? new MemoryRoomHistory();
   const connections = deps.connections ?? new MemoryConnectionCounter();
+  const limiters = deps.limiters ?? memoryLimiters();
+  const publishLimits = new ClientPublishLimits(logger);
   let draining = false;
 
   const httpServer = createServer((req, res) =>
@@ -93,9 +104,21 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
       skipMiddlewares: false,
     },
   });
-  const publisher = new Publisher(history, new SocketIoFanout(io));
+  const publisher = new Publisher(history, new SocketIoFanout(io), deps.usage);
   const expiry = new TokenExpiry();
-  const checkDeps = { directory, keys, issuer: config.TOKEN_ISSUER, isDraining: () => draining };
+  const checkDeps = {
+    directory,
+    keys,
+    issuer: config.TOKEN_ISSUER,
+    isDraining: () => draining,
+    limits: {
+      connections,
+      rate: limiters.rate,
+      pending: new PendingAdmissions(),
+      trustProxy: config.TRUST_PROXY ?? 0,
+      logger,
+    },
+  };
 
   io.use((socket, next) => {
     checkConnection(socket, checkDeps).then(
@@ -115,6 +138,13 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
     expiry.arm(socket);
     const { appId } = socket.data;
     connections.opened(appId);
+    const usage = deps.usage;
+    // Fires per recipient socket, broadcasts included: one delivery each.
+    if (usage) {
+      socket.onAnyOutgoing((event, envelope) => {
+        if (event === "message") usage.deliveredEnvelope(appId, envelope as MessageEnvelope);
+      });
+    }
     registerRoomHandlers(socket, {
       directory,
       history,
@@ -123,6 +153,8 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
       issuer: config.TOKEN_ISSUER,
       expiry,
       logger,
+      publishLimits,
+      dailyQuota: limiters.daily,
     });
     socket.on("disconnect", () => {
       expiry.clear(socket.id);

@@ -55,10 +55,30 @@ export const realtimeNodeConfigSchema = z.object({
     .number()
     .int()
     .min(1_000)
-    .default(15_000)
+    .default(3_000)
     .describe(
       "Cluster connection counts: each node's counts live this long past its last refresh (every third of it), " +
-        "so a node that dies stops counting within this time.",
+        "so a node that dies stops counting within this time. Shorter frees a dead node's quota share sooner; " +
+        "each refresh is one small Redis script per node.",
+    ),
+  TRUST_PROXY: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe(
+      "How many reverse proxies in front of the node append to X-Forwarded-For. 0: the client's address is the " +
+        "TCP peer; n: the address the outermost of those n proxies saw (X-Forwarded-For read from the right). " +
+        "Connect rate limits per IP use it.",
+    ),
+  USAGE_FLUSH_MS: z.coerce
+    .number()
+    .int()
+    .min(50)
+    .default(5_000)
+    .describe(
+      "How often usage counts (messages published and delivered, per app and hour) are flushed: to Redis in a " +
+        "cluster, to the control plane in the all-in-one process. Also flushed on shutdown.",
     ),
   LOG_LEVEL: logLevelVar,
 });

@@ -2,18 +2,20 @@ import { type HandshakeAuth, RelaybaseError } from "@relaybase/protocol";
 import type { AppRuntime, TenantDirectory } from "@relaybase/server-kit";
 import { verifyToken } from "@relaybase/server-kit";
 import type { JWTVerifyGetKey } from "jose";
+import { type ConnectionLimitDeps, checkConnectionQuota, checkConnectRate, clientAddress } from "./limits.js";
 import type { RealtimeSocket, SocketData } from "./types.js";
 
 /**
  * The connection checks, one small function each, run in DESIGN §4 order:
- * shutdown → app by key → origin → token → accept. (Connection quota and connect rate
- * come between token and accept; they belong to the limits work.)
+ * shutdown → app by key → origin → token → connection quota → connect rate → accept.
+ * The two limits live in limits.ts.
  */
 export interface CheckDeps {
   directory: TenantDirectory;
   keys: JWTVerifyGetKey;
   issuer: string;
   isDraining: () => boolean;
+  limits: ConnectionLimitDeps;
 }
 
 export async function checkConnection(socket: RealtimeSocket, deps: CheckDeps): Promise<SocketData> {
@@ -21,7 +23,18 @@ export async function checkConnection(socket: RealtimeSocket, deps: CheckDeps): 
   const auth = (socket.handshake.auth ?? {}) as Partial<HandshakeAuth>;
   const app = await appByKey(auth.key, deps.directory);
   checkOrigin(app, socket.handshake.headers.origin);
-  return authenticate(app, auth.token, deps);
+  const data = await authenticate(app, auth.token, deps);
+  const release = await checkConnectionQuota(app, deps.limits);
+  try {
+    await checkConnectRate(app, clientAddress(socket.handshake, deps.limits.trustProxy), deps.limits);
+  } catch (err) {
+    release();
+    throw err;
+  }
+  // The place is held until the socket is counted: Socket.IO emits `connection` (which
+  // counts it) on the next tick after the middleware accepts, before any setImmediate.
+  setImmediate(release);
+  return data;
 }
 
 export function refuseWhileDraining(isDraining: () => boolean): void {

@@ -3,8 +3,10 @@ import {
   createRedisClient,
   RedisRoomHistory,
   RedisTenantDirectory,
+  RedisUsage,
+  redisLimiters,
 } from "@relaybase/redis-kit";
-import { ConfigError, closeOnSignals, createLogger } from "@relaybase/server-kit";
+import { ConfigError, closeOnSignals, createLogger, UsageMeter } from "@relaybase/server-kit";
 import { createAdapter } from "@socket.io/redis-streams-adapter";
 import { createRemoteJWKSet } from "jose";
 import { createClient } from "redis";
@@ -30,6 +32,12 @@ adapterRedis.on("error", () => {});
 await adapterRedis.connect();
 
 const directory = await RedisTenantDirectory.create(redis, { logger });
+// Usage counts go to Redis every USAGE_FLUSH_MS; the control plane rolls them into Postgres.
+const usage = new UsageMeter({
+  sink: new RedisUsage(redis).sink,
+  flushMs: config.USAGE_FLUSH_MS,
+  onError: (err) => logger.warn({ err }, "usage flush failed (kept for the next one)"),
+});
 const node = createRealtimeNode({
   config,
   directory,
@@ -38,6 +46,9 @@ const node = createRealtimeNode({
   // One stream: with several, the adapter can route a namespace to a stream no node reads.
   adapter: createAdapter(adapterRedis, { streamCount: 1, maxLen: config.ADAPTER_MAX_LEN }),
   isReady: () => redis.isReady,
+  usage,
+  // Connect rate per (app, IP) and the daily quota, shared with every node and REST instance.
+  limiters: redisLimiters(redis),
   keys: createRemoteJWKSet(new URL(config.JWKS_URL ?? `${config.TOKEN_ISSUER}/.well-known/jwks.json`)),
   logger,
 });
@@ -46,6 +57,7 @@ logger.info({ port: address.port }, "realtime node listening");
 
 closeOnSignals(async () => {
   await node.close();
+  await usage.close().catch(() => {});
   await directory.close();
   await Promise.allSettled([redis.quit(), adapterRedis.quit()]);
 }, logger);

@@ -15,16 +15,19 @@ import {
 } from "@relaybase/protocol";
 import {
   type AppRuntime,
+  type DailyQuota,
   type Logger,
-  type Publisher,
+  Publisher,
   type RoomHistory,
   retentionOf,
   roomKey,
   type TenantDirectory,
+  takeDailyQuota,
 } from "@relaybase/server-kit";
 import type { JWTVerifyGetKey } from "jose";
 import type { ZodType } from "zod";
 import { authenticate } from "./connection-checks.js";
+import { type ClientPublishLimits, checkRoomsPerConnection } from "./limits.js";
 import { toWireError } from "./socket-errors.js";
 import type { TokenExpiry } from "./token-expiry.js";
 import type { RealtimeSocket } from "./types.js";
@@ -37,6 +40,10 @@ export interface HandlerDeps {
   issuer: string;
   expiry: TokenExpiry;
   logger: Logger;
+  /** Per-connection publish budgets, on this node. */
+  publishLimits: ClientPublishLimits;
+  /** Messages per app per UTC day, shared with REST publishes. */
+  dailyQuota: DailyQuota;
 }
 
 /** Registers the client → server events of DESIGN §4 on one socket. */
@@ -47,6 +54,7 @@ export function registerRoomHandlers(socket: RealtimeSocket, deps: HandlerDeps):
     const app = await currentApp(socket, deps.directory);
     authorize(socket, "subscribe", room);
     const key = roomKey(app.appId, room);
+    checkRoomsPerConnection(socket, app, key);
     // Join before reading history: a message published in between is then both
     // replayed and delivered live, and the SDK drops the copy by offset. The other
     // order could lose it.
@@ -71,6 +79,11 @@ export function registerRoomHandlers(socket: RealtimeSocket, deps: HandlerDeps):
     const app = await currentApp(socket, deps.directory);
     if (!app.clientPublish) throw new RelaybaseError("CLIENT_PUBLISH_DISABLED");
     authorize(socket, "publish", room);
+    // Limits in order (docs/limits.md): the connection's rate, the size, then the day's
+    // quota, so a refused or invalid message is neither counted nor stored nor sent.
+    await deps.publishLimits.check(socket, app);
+    Publisher.validate(app, room, event, data);
+    await takeDailyQuota(deps.dailyQuota, app, 1, deps.logger);
     const from = { connectionId: socket.id, ...(socket.data.userId ? { userId: socket.data.userId } : {}) };
     const published = await publisher.publish({ app, room, event, data, id, from });
     return { ok: true, ...published };

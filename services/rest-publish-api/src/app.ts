@@ -1,7 +1,9 @@
 import { RelaybaseError } from "@relaybase/protocol";
 import {
   type ConnectionCounter,
+  type Limiters,
   type Logger,
+  memoryLimiters,
   type Publisher,
   type TenantDirectory,
   toHttpError,
@@ -21,6 +23,8 @@ export interface RestPublishApiDeps {
   connections: Pick<ConnectionCounter, "count">;
   /** Whether the dependencies answer (Redis in a cluster); /readyz reports it. */
   isReady?: () => boolean;
+  /** REST publish rate and daily quota, shared with the realtime nodes (docs/limits.md); in memory by default. */
+  limiters?: Limiters;
 }
 
 export function createRestPublishApi(deps: RestPublishApiDeps): FastifyInstance {
@@ -30,15 +34,15 @@ export function createRestPublishApi(deps: RestPublishApiDeps): FastifyInstance 
   });
 
   app.setErrorHandler((err, req, reply) => {
-    const { status, body } = toHttpError(err, (e) => req.log.error({ err: e }, "unhandled error"));
-    reply.code(status).send(body);
+    const { status, body, headers } = toHttpError(err, (e) => req.log.error({ err: e }, "unhandled error"));
+    reply.code(status).headers(headers).send(body);
   });
   app.setNotFoundHandler((_req, reply) => {
     const { status, body } = toHttpError({ statusCode: 404 }, () => {});
     reply.code(status).send(body);
   });
 
-  registerPublishRoutes(app, deps);
+  registerPublishRoutes(app, { ...deps, limiters: deps.limiters ?? memoryLimiters() });
   app.get("/v1/apps/:appId/stats", async (req) => {
     const tenant = await authorizeApp(req, deps.directory);
     return { connections: await deps.connections.count(tenant.appId) };

@@ -3,10 +3,12 @@ import {
   createRedisClient,
   RedisRoomHistory,
   RedisTenantDirectory,
+  RedisUsage,
+  redisLimiters,
   StreamEmitterFanout,
 } from "@relaybase/redis-kit";
 
-import { ConfigError, closeOnSignals, createLogger, Publisher } from "@relaybase/server-kit";
+import { ConfigError, closeOnSignals, createLogger, Publisher, UsageMeter } from "@relaybase/server-kit";
 import { createRestPublishApi } from "./app.js";
 import { loadRestPublishApiConfig } from "./config.js";
 
@@ -20,9 +22,16 @@ const logger = createLogger("rest-publish-api", config.LOG_LEVEL);
 const redis = createRedisClient(config.REDIS_URL, { logger, name: "rest-publish-api" });
 await redis.connect();
 const directory = await RedisTenantDirectory.create(redis, { logger });
+// Messages published here are counted here (deliveries are counted by the nodes).
+const usage = new UsageMeter({
+  sink: new RedisUsage(redis).sink,
+  flushMs: config.USAGE_FLUSH_MS,
+  onError: (err) => logger.warn({ err }, "usage flush failed (kept for the next one)"),
+});
 const publisher = new Publisher(
   new RedisRoomHistory(redis),
   new StreamEmitterFanout(redis, { maxLen: config.ADAPTER_MAX_LEN }),
+  usage,
 );
 const connections = new ConnectionLeases(redis, { readOnly: true });
 const app = createRestPublishApi({
@@ -30,6 +39,8 @@ const app = createRestPublishApi({
   directory,
   publisher,
   connections,
+  // REST publishes per second per app and the daily quota, shared with every node and instance.
+  limiters: redisLimiters(redis),
   logger,
   isReady: () => redis.isReady,
 });
@@ -37,6 +48,7 @@ await app.listen({ port: config.PORT, host: config.HOST });
 
 closeOnSignals(async () => {
   await app.close();
+  await usage.close().catch(() => {});
   await directory.close();
   await redis.quit();
 }, logger);

@@ -14,15 +14,33 @@ export function openApiDocument(): Record<string, unknown> {
           code: { type: "string", enum: Object.keys(ERROR_CODES) },
           message: { type: "string" },
           retry: { type: "string", enum: ["never", "backoff", "now", "reauth"] },
+          retryAfter: {
+            type: "integer",
+            description: "Seconds until a retry can succeed (rate limits, quotas).",
+          },
         },
         required: ["code", "message", "retry"],
       },
     },
   };
   const errors = Object.fromEntries(
-    [400, 401, 403, 404, 413, 503].map((status) => [
+    [400, 401, 403, 404, 413, 429, 503].map((status) => [
       String(status),
-      { description: codesFor(status), content: { "application/json": { schema: errorBody } } },
+      {
+        description: codesFor(status),
+        ...(status === 429
+          ? {
+              headers: {
+                "Retry-After": {
+                  description:
+                    "Seconds to wait: 1 for the per-second rate, until 00:00 UTC for the daily quota.",
+                  schema: { type: "integer" },
+                },
+              },
+            }
+          : {}),
+        content: { "application/json": { schema: errorBody } },
+      },
     ]),
   );
   const operation = (summary: string, body: z.ZodType, response: z.ZodType) => ({

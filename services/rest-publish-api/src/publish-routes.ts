@@ -1,12 +1,23 @@
 import { MAX_MESSAGES_PER_BATCH, MAX_ROOMS_PER_PUBLISH, RelaybaseError } from "@relaybase/protocol";
-import { type AppRuntime, Publisher, type TenantDirectory } from "@relaybase/server-kit";
+import {
+  type AppRuntime,
+  type Limiters,
+  type Logger,
+  Publisher,
+  type TenantDirectory,
+  takeDailyQuota,
+} from "@relaybase/server-kit";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
+import { checkRestPublishRate } from "./limits.js";
 import { batchBody, type PublishBody, publishBody } from "./schemas.js";
 
 export interface PublishRouteDeps {
   directory: TenantDirectory;
   publisher: Publisher;
+  /** REST publishes per second per app, and the daily quota shared with client publishes. */
+  limiters: Limiters;
+  logger: Logger;
 }
 
 const params = z.object({ appId: z.string().min(1).max(64) });
@@ -17,6 +28,7 @@ export function registerPublishRoutes(app: FastifyInstance, deps: PublishRouteDe
     const body = publishBody.parse(req.body);
     const rooms = roomsOf(body);
     validate(tenant, rooms, body);
+    await checkLimits(deps, tenant, 1, rooms.length);
     reply.code(202);
     return publishToRooms(deps.publisher, tenant, rooms, body);
   });
@@ -30,6 +42,12 @@ export function registerPublishRoutes(app: FastifyInstance, deps: PublishRouteDe
     // Check every message before publishing any, so a bad one leaves no partial batch.
     const planned = messages.map((body) => ({ body, rooms: roomsOf(body) }));
     for (const { body, rooms } of planned) validate(tenant, rooms, body);
+    await checkLimits(
+      deps,
+      tenant,
+      planned.length,
+      planned.reduce((n, { rooms }) => n + rooms.length, 0),
+    );
     const results = [];
     for (const { body, rooms } of planned)
       results.push(await publishToRooms(deps.publisher, tenant, rooms, body));
@@ -65,6 +83,16 @@ function roomsOf(body: PublishBody): string[] {
     throw new RelaybaseError("TOO_MANY_ROOMS", `One publish reaches at most ${MAX_ROOMS_PER_PUBLISH} rooms.`);
   }
   return [...new Set(rooms)];
+}
+
+/**
+ * After validation, before anything is stored: the per-second rate (`requests`: 1 per
+ * publish, 1 per batch message), then the day's quota (`messages`: one per room reached).
+ * A refused request publishes nothing.
+ */
+async function checkLimits(deps: PublishRouteDeps, app: AppRuntime, requests: number, messages: number) {
+  await checkRestPublishRate(deps.limiters.rate, app, requests);
+  await takeDailyQuota(deps.limiters.daily, app, messages, deps.logger);
 }
 
 function validate(app: AppRuntime, rooms: string[], body: PublishBody): void {

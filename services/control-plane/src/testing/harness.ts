@@ -13,6 +13,8 @@ import { type ControlPlane, createControlPlane } from "../app.js";
 import { type ControlPlaneConfig, loadControlPlaneConfig } from "../config.js";
 import type { AppRouter } from "../trpc/router.js";
 
+export { type StripeStandIn, startStripeStandIn } from "../billing/stripe-stand-in.js";
+
 export type DbMode = "pglite" | "postgres";
 export const DB_MODES: DbMode[] = ["pglite", "postgres"];
 

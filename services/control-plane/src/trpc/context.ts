@@ -4,9 +4,12 @@ import type { CreateFastifyContextOptions } from "@trpc/server/adapters/fastify"
 import type { FastifyBaseLogger } from "fastify";
 import type { WindowRateLimiter } from "../auth/rate-limit.js";
 import { SESSION_COOKIE, type Sessions } from "../auth/session.js";
+import type { Billing } from "../billing/index.js";
 import type { ControlPlaneConfig } from "../config.js";
 import type { Database } from "../db/index.js";
 import type { TenantSync } from "../tenants.js";
+import type { ControlPlaneMetrics } from "../usage/metrics.js";
+import type { UsageService } from "../usage/service.js";
 
 /** Long-lived parts the procedures use; built once in app.ts. */
 export interface Services {
@@ -16,6 +19,12 @@ export interface Services {
   sessions: Sessions;
   loginLimiter: WindowRateLimiter;
   tenants: TenantSync;
+  /** Stripe-backed, or disabled without STRIPE_SECRET_KEY (every call answers BILLING_DISABLED). */
+  billing: Billing;
+  /** Prometheus metrics (GET /metrics). */
+  metrics: ControlPlaneMetrics;
+  /** Usage rollups into Postgres. */
+  usage: UsageService;
 }
 
 /** How a procedure sets or clears the session cookie, without knowing about HTTP. */

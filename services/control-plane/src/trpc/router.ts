@@ -7,15 +7,23 @@ import { login } from "./procedures/auth/login.js";
 import { logout } from "./procedures/auth/logout.js";
 import { me } from "./procedures/auth/me.js";
 import { signup } from "./procedures/auth/signup.js";
+import { checkout as billingCheckout } from "./procedures/billing/checkout.js";
+import { portal as billingPortal } from "./procedures/billing/portal.js";
+import { status as billingStatus } from "./procedures/billing/status.js";
 import { create as createKey } from "./procedures/keys/create.js";
 import { list as listKeys } from "./procedures/keys/list.js";
 import { revoke as revokeKey } from "./procedures/keys/revoke.js";
+import { notices as usageNotices } from "./procedures/usage/notices.js";
+import { series as usageSeries } from "./procedures/usage/series.js";
+import { today as usageToday } from "./procedures/usage/today.js";
 import { router } from "./trpc.js";
 
 export const appRouter = router({
   auth: router({ signup, login, logout, me }),
   apps: router({ list: listApps, create: createApp, get: getApp, update: updateApp, delete: deleteApp }),
   keys: router({ list: listKeys, create: createKey, revoke: revokeKey }),
+  billing: router({ status: billingStatus, checkout: billingCheckout, portal: billingPortal }),
+  usage: router({ series: usageSeries, today: usageToday, notices: usageNotices }),
 });
 
 /** The console imports this type (and only the type) to get a typed tRPC client. */

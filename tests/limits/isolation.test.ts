@@ -1,0 +1,136 @@
+/**
+ * Limits protect everyone else: a connection that floods after being refused is told
+ * why and disconnected while a polite one on the same app carries on, and an app
+ * flooding REST at 10× its rate does not cost another app a single message. These are
+ * tests of isolation, not of latency: nothing here asserts a timing.
+ */
+import type { WireError } from "@relaybase/protocol";
+import type { Socket } from "socket.io-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestPlatform, type TestPlatform, until } from "../e2e/fixtures.js";
+import {
+  ack,
+  createTestDatabase,
+  handshake,
+  rawSocket,
+  restPublish,
+  setLimits,
+  sleep,
+  type TestDatabase,
+} from "./fixtures.js";
+
+let db: TestDatabase;
+let p: TestPlatform;
+const sockets: Socket[] = [];
+beforeAll(async () => {
+  db = await createTestDatabase("postgres");
+  p = await startTestPlatform({ DATABASE_URL: db.env.DATABASE_URL! });
+});
+afterAll(async () => {
+  for (const s of sockets) s.disconnect();
+  await p?.close();
+  await db?.drop();
+});
+
+async function connect(key: string): Promise<Socket> {
+  const socket = rawSocket(p.urls.realtime, key);
+  sockets.push(socket);
+  expect(await handshake(socket)).toBe("connected");
+  return socket;
+}
+
+describe("a connection that keeps flooding", () => {
+  it("gets a RATE_LIMITED notice and is disconnected; a polite connection of the same app is unaffected", async () => {
+    const dev = await p.developer();
+    await setLimits(db, dev, { clientPublishesPerSecond: 5 });
+
+    // The polite one: an SDK client publishing well under its limit, and subscribed.
+    const polite = p.client<{ n: number }>({ key: dev.publishableKey });
+    const room = polite.room("shared");
+    const got: number[] = [];
+    room.on("n", (n) => got.push(n));
+    await room.subscribe();
+
+    const flooder = await connect(dev.publishableKey);
+    const notices: WireError[] = [];
+    flooder.on("notice", (n: WireError) => notices.push(n));
+    const closed = new Promise<string>((r) => flooder.once("disconnect", r));
+    const flooderAcks: Promise<unknown>[] = [];
+    for (let i = 0; i < 60; i++) {
+      flooderAcks.push(
+        ack(flooder, "publish", { room: "shared", event: "flood", data: i, id: `f${i}` }).catch(
+          () => "no ack",
+        ),
+      );
+    }
+    const politeSends = (async () => {
+      for (let n = 1; n <= 6; n++) {
+        await room.publish("n", n);
+        await sleep(250);
+      }
+    })();
+
+    expect(await closed).toBe("io server disconnect");
+    expect(notices).toEqual([expect.objectContaining({ code: "RATE_LIMITED", retry: "backoff" })]);
+    const answered = (await Promise.all(flooderAcks)).filter((a) => a !== "no ack") as { ok: boolean }[];
+    // It was told before being cut off: its first 5 went through, then refusals.
+    expect(answered.filter((a) => a.ok)).toHaveLength(5);
+    expect(answered.filter((a) => !a.ok).length).toBeGreaterThan(15);
+
+    await politeSends;
+    await until(() => got.length === 6, "the polite client's own messages");
+    expect(got).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(polite.state).toBe("connected");
+  });
+});
+
+describe("noisy neighbour", () => {
+  it("an app flooding REST at 10x its rate is refused (429) while another app's messages all arrive", async () => {
+    const noisy = await p.developer();
+    const quiet = await p.developer();
+    const perSecond = 5;
+    await setLimits(db, noisy, { restPublishesPerSecond: perSecond });
+
+    const watcher = p.client({ key: quiet.publishableKey });
+    const received: unknown[] = [];
+    const room = watcher.room("public:quiet");
+    room.on("*", (data) => received.push(data));
+    await room.subscribe();
+
+    const seconds = 3;
+    const statuses: number[] = [];
+    const flood = (async () => {
+      const sends: Promise<void>[] = [];
+      // 10× its rate: one request every 1000 / (10 × 5) = 20 ms.
+      for (let i = 0; i < seconds * perSecond * 10; i++) {
+        sends.push(
+          restPublish(p.urls.rest, noisy, { room: "spam", event: "e", data: i }).then((r) => {
+            statuses.push(r.status);
+          }),
+        );
+        await sleep(1000 / (perSecond * 10));
+      }
+      await Promise.all(sends);
+    })();
+    const quietSent: number[] = [];
+    const quietSends = (async () => {
+      for (let n = 1; n <= 12; n++) {
+        const res = await restPublish(p.urls.rest, quiet, { room: "public:quiet", event: "n", data: n });
+        expect(res.status).toBe(202);
+        quietSent.push(n);
+        await sleep(200);
+      }
+    })();
+    await Promise.all([flood, quietSends]);
+
+    const accepted = statuses.filter((s) => s === 202).length;
+    const limited = statuses.filter((s) => s === 429).length;
+    expect(accepted + limited).toBe(statuses.length);
+    // Fixed one-second windows: at most perSecond in each window the flood touched.
+    expect(accepted).toBeLessThanOrEqual(perSecond * (seconds + 2));
+    expect(limited).toBeGreaterThan(statuses.length / 2);
+
+    await until(() => received.length === 12, "every message of the quiet app");
+    expect(received).toEqual(quietSent);
+  });
+});
