@@ -5,6 +5,7 @@ export {
   toRelaybaseError,
   type WarnLogger,
 } from "./client.js";
+export { type ClusterServices, openClusterServices } from "./cluster-services.js";
 export {
   ConnectionLeases,
   type ConnectionLeasesOptions,

@@ -32,3 +32,15 @@ export const boolVar = (fallback: boolean) =>
 
 /** An optional URL; an empty variable (common in Helm values and .env files) counts as unset. */
 export const optionalUrlVar = () => z.preprocess((v) => (v === "" ? undefined : v), z.url().optional());
+
+/** How often a process flushes its usage counts (realtime node and REST API alike). */
+export const usageFlushVar = () =>
+  z.coerce
+    .number()
+    .int()
+    .min(50)
+    .default(5_000)
+    .describe(
+      "How often usage counts (messages published and delivered, per app and hour) are flushed: to Redis in a " +
+        "cluster, to the control plane in the all-in-one process. Also flushed on shutdown.",
+    );

@@ -1,4 +1,4 @@
-import { loadConfig, logLevelVar, optionalUrlVar, portVar } from "@relaybase/server-kit";
+import { loadConfig, logLevelVar, optionalUrlVar, portVar, usageFlushVar } from "@relaybase/server-kit";
 import { z } from "zod";
 
 export const realtimeNodeConfigSchema = z.object({
@@ -71,15 +71,7 @@ export const realtimeNodeConfigSchema = z.object({
         "TCP peer; n: the address the outermost of those n proxies saw (X-Forwarded-For read from the right). " +
         "Connect rate limits per IP use it.",
     ),
-  USAGE_FLUSH_MS: z.coerce
-    .number()
-    .int()
-    .min(50)
-    .default(5_000)
-    .describe(
-      "How often usage counts (messages published and delivered, per app and hour) are flushed: to Redis in a " +
-        "cluster, to the control plane in the all-in-one process. Also flushed on shutdown.",
-    ),
+  USAGE_FLUSH_MS: usageFlushVar(),
   LOG_LEVEL: logLevelVar,
 });
 

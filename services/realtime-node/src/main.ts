@@ -1,12 +1,5 @@
-import {
-  ConnectionLeases,
-  createRedisClient,
-  RedisRoomHistory,
-  RedisTenantDirectory,
-  RedisUsage,
-  redisLimiters,
-} from "@relaybase/redis-kit";
-import { ConfigError, closeOnSignals, createLogger, UsageMeter } from "@relaybase/server-kit";
+import { ConnectionLeases, openClusterServices, RedisRoomHistory, redisLimiters } from "@relaybase/redis-kit";
+import { ConfigError, closeOnSignals, createLogger } from "@relaybase/server-kit";
 import { createAdapter } from "@socket.io/redis-streams-adapter";
 import { createRemoteJWKSet } from "jose";
 import { createClient } from "redis";
@@ -21,23 +14,17 @@ if (!config.REDIS_URL) {
 }
 const logger = createLogger("realtime-node", config.LOG_LEVEL);
 
-// Our own calls fail fast while Redis is away (offline queue off) so a publish is refused
-// rather than left hanging.
-const redis = createRedisClient(config.REDIS_URL, { logger, name: "realtime-node" });
-await redis.connect();
+const { redis, directory, usage, close } = await openClusterServices(config.REDIS_URL, {
+  name: "realtime-node",
+  logger,
+  usageFlushMs: config.USAGE_FLUSH_MS,
+});
 // The adapter keeps its offline queue: its stream reader waits for Redis to return
 // instead of spinning on errors, and it resumes reading by itself.
 const adapterRedis = createClient({ url: config.REDIS_URL, name: "realtime-node-adapter" });
 adapterRedis.on("error", () => {});
 await adapterRedis.connect();
 
-const directory = await RedisTenantDirectory.create(redis, { logger });
-// Usage counts go to Redis every USAGE_FLUSH_MS; the control plane rolls them into Postgres.
-const usage = new UsageMeter({
-  sink: new RedisUsage(redis).sink,
-  flushMs: config.USAGE_FLUSH_MS,
-  onError: (err) => logger.warn({ err }, "usage flush failed (kept for the next one)"),
-});
 const node = createRealtimeNode({
   config,
   directory,
@@ -57,7 +44,5 @@ logger.info({ port: address.port }, "realtime node listening");
 
 closeOnSignals(async () => {
   await node.close();
-  await usage.close().catch(() => {});
-  await directory.close();
-  await Promise.allSettled([redis.quit(), adapterRedis.quit()]);
+  await Promise.allSettled([close(), adapterRedis.quit()]);
 }, logger);

@@ -1,4 +1,4 @@
-import { loadConfig, logLevelVar, optionalUrlVar, portVar } from "@relaybase/server-kit";
+import { loadConfig, logLevelVar, optionalUrlVar, portVar, usageFlushVar } from "@relaybase/server-kit";
 import { z } from "zod";
 
 export const restPublishApiConfigSchema = z.object({
@@ -22,15 +22,7 @@ export const restPublishApiConfigSchema = z.object({
     .describe(
       "The realtime nodes' ADAPTER_MAX_LEN: the adapter stream is trimmed to about this many entries.",
     ),
-  USAGE_FLUSH_MS: z.coerce
-    .number()
-    .int()
-    .min(50)
-    .default(5_000)
-    .describe(
-      "How often usage counts (messages published and delivered, per app and hour) are flushed: to Redis in a " +
-        "cluster, to the control plane in the all-in-one process. Also flushed on shutdown.",
-    ),
+  USAGE_FLUSH_MS: usageFlushVar(),
   LOG_LEVEL: logLevelVar,
 });
 

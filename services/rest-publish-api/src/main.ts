@@ -1,14 +1,11 @@
 import {
   ConnectionLeases,
-  createRedisClient,
+  openClusterServices,
   RedisRoomHistory,
-  RedisTenantDirectory,
-  RedisUsage,
   redisLimiters,
   StreamEmitterFanout,
 } from "@relaybase/redis-kit";
-
-import { ConfigError, closeOnSignals, createLogger, Publisher, UsageMeter } from "@relaybase/server-kit";
+import { ConfigError, closeOnSignals, createLogger, Publisher } from "@relaybase/server-kit";
 import { createRestPublishApi } from "./app.js";
 import { loadRestPublishApiConfig } from "./config.js";
 
@@ -19,14 +16,11 @@ if (!config.REDIS_URL) {
   throw new ConfigError("The REST API runs alone only in a cluster: set REDIS_URL (or run `npm start`).");
 }
 const logger = createLogger("rest-publish-api", config.LOG_LEVEL);
-const redis = createRedisClient(config.REDIS_URL, { logger, name: "rest-publish-api" });
-await redis.connect();
-const directory = await RedisTenantDirectory.create(redis, { logger });
 // Messages published here are counted here (deliveries are counted by the nodes).
-const usage = new UsageMeter({
-  sink: new RedisUsage(redis).sink,
-  flushMs: config.USAGE_FLUSH_MS,
-  onError: (err) => logger.warn({ err }, "usage flush failed (kept for the next one)"),
+const { redis, directory, usage, close } = await openClusterServices(config.REDIS_URL, {
+  name: "rest-publish-api",
+  logger,
+  usageFlushMs: config.USAGE_FLUSH_MS,
 });
 const publisher = new Publisher(
   new RedisRoomHistory(redis),
@@ -48,7 +42,5 @@ await app.listen({ port: config.PORT, host: config.HOST });
 
 closeOnSignals(async () => {
   await app.close();
-  await usage.close().catch(() => {});
-  await directory.close();
-  await redis.quit();
+  await close();
 }, logger);
