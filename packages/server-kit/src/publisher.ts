@@ -26,6 +26,11 @@ export interface PublishInput {
   id?: string;
   from?: MessageSource;
   exceptConnectionId?: string;
+  /**
+   * The size `Publisher.validate` returned, when the caller validated this message
+   * already (to check limits in order); the message is then not encoded again.
+   */
+  validatedSize?: number;
 }
 
 export interface Published {
@@ -67,7 +72,7 @@ export class Publisher {
 
   async publish(input: PublishInput): Promise<Published> {
     const { app, room, event, data } = input;
-    const bytes = Publisher.validate(app, room, event, data);
+    const bytes = input.validatedSize ?? Publisher.validate(app, room, event, data);
     const key = roomKey(app.appId, room);
     const id = input.id ?? `m_${randomId(16)}`;
     const ts = Date.now();

@@ -82,10 +82,10 @@ export function registerRoomHandlers(socket: RealtimeSocket, deps: HandlerDeps):
     // Limits in order (docs/limits.md): the connection's rate, the size, then the day's
     // quota, so a refused or invalid message is neither counted nor stored nor sent.
     await deps.publishLimits.check(socket, app);
-    Publisher.validate(app, room, event, data);
+    const validatedSize = Publisher.validate(app, room, event, data);
     await takeDailyQuota(deps.dailyQuota, app, 1, deps.logger);
     const from = { connectionId: socket.id, ...(socket.data.userId ? { userId: socket.data.userId } : {}) };
-    const published = await publisher.publish({ app, room, event, data, id, from });
+    const published = await publisher.publish({ app, room, event, data, id, from, validatedSize });
     return { ok: true, ...published };
   });
 

@@ -1,4 +1,9 @@
-import { MAX_MESSAGES_PER_BATCH, MAX_ROOMS_PER_PUBLISH, RelaybaseError } from "@relaybase/protocol";
+import {
+  isValidRoomName,
+  MAX_MESSAGES_PER_BATCH,
+  MAX_ROOMS_PER_PUBLISH,
+  RelaybaseError,
+} from "@relaybase/protocol";
 import {
   type AppRuntime,
   type Limiters,
@@ -27,10 +32,10 @@ export function registerPublishRoutes(app: FastifyInstance, deps: PublishRouteDe
     const tenant = await authorizeApp(req, deps.directory);
     const body = publishBody.parse(req.body);
     const rooms = roomsOf(body);
-    validate(tenant, rooms, body);
+    const size = validate(tenant, rooms, body);
     await checkLimits(deps, tenant, 1, rooms.length);
     reply.code(202);
-    return publishToRooms(deps.publisher, tenant, rooms, body);
+    return publishToRooms(deps.publisher, tenant, rooms, body, size);
   });
 
   app.post("/v1/apps/:appId/batch", async (req, reply) => {
@@ -40,8 +45,10 @@ export function registerPublishRoutes(app: FastifyInstance, deps: PublishRouteDe
       throw new RelaybaseError("TOO_MANY_ROOMS", `A batch holds at most ${MAX_MESSAGES_PER_BATCH} messages.`);
     }
     // Check every message before publishing any, so a bad one leaves no partial batch.
-    const planned = messages.map((body) => ({ body, rooms: roomsOf(body) }));
-    for (const { body, rooms } of planned) validate(tenant, rooms, body);
+    const planned = messages.map((body) => {
+      const rooms = roomsOf(body);
+      return { body, rooms, size: validate(tenant, rooms, body) };
+    });
     await checkLimits(
       deps,
       tenant,
@@ -49,8 +56,9 @@ export function registerPublishRoutes(app: FastifyInstance, deps: PublishRouteDe
       planned.reduce((n, { rooms }) => n + rooms.length, 0),
     );
     const results = [];
-    for (const { body, rooms } of planned)
-      results.push(await publishToRooms(deps.publisher, tenant, rooms, body));
+    for (const { body, rooms, size } of planned) {
+      results.push(await publishToRooms(deps.publisher, tenant, rooms, body, size));
+    }
     reply.code(202);
     return { results };
   });
@@ -95,11 +103,22 @@ async function checkLimits(deps: PublishRouteDeps, app: AppRuntime, requests: nu
   await takeDailyQuota(deps.limiters.daily, app, messages, deps.logger);
 }
 
-function validate(app: AppRuntime, rooms: string[], body: PublishBody): void {
-  for (const room of rooms) Publisher.validate(app, room, body.event, body.data);
+/** Checks the message for every room it goes to; returns its size (the same in each). */
+function validate(app: AppRuntime, rooms: string[], body: PublishBody): number {
+  const size = Publisher.validate(app, rooms[0]!, body.event, body.data);
+  for (const room of rooms.slice(1)) {
+    if (!isValidRoomName(room)) throw new RelaybaseError("INVALID_ROOM_NAME");
+  }
+  return size;
 }
 
-async function publishToRooms(publisher: Publisher, app: AppRuntime, rooms: string[], body: PublishBody) {
+async function publishToRooms(
+  publisher: Publisher,
+  app: AppRuntime,
+  rooms: string[],
+  body: PublishBody,
+  validatedSize: number,
+) {
   let id = body.id;
   const offsets: Record<string, { offset: number; epoch: string }> = {};
   for (const room of rooms) {
@@ -108,6 +127,7 @@ async function publishToRooms(publisher: Publisher, app: AppRuntime, rooms: stri
       room,
       event: body.event,
       data: body.data,
+      validatedSize,
       ...(id === undefined ? {} : { id }),
       ...(body.exceptConnectionId === undefined ? {} : { exceptConnectionId: body.exceptConnectionId }),
     });
