@@ -7,6 +7,7 @@ import type { JSONWebKeySet } from "jose";
 import { registerStripeWebhookRoute } from "./billing/webhook-route.js";
 import { registerHealthRoutes } from "./http/health.js";
 import { registerJwksRoute } from "./http/jwks.js";
+import { registerOperatorRoutes } from "./http/operator.js";
 import { registerTokenRoutes } from "./http/tokens.js";
 import { type ControlPlaneDeps, openServices } from "./services.js";
 import type { SigningKeys } from "./signing-keys.js";
@@ -114,5 +115,6 @@ function buildHttp(services: Services, signing: SigningKeys, ping: () => Promise
   registerHealthRoutes(app, ping);
   registerStripeWebhookRoute(app, services.billing);
   registerMetricsRoute(app, services.metrics);
+  registerOperatorRoutes(app, services);
   return app;
 }

@@ -58,6 +58,12 @@ export const controlPlaneConfigSchema = z.object({
         "Redis are taken and added to usage_hourly; connections are sampled for the hour's peak; apps at 80% of " +
         "their daily message quota get a notice.",
     ),
+  OPERATOR_TOKEN: z
+    .preprocess(unsetIfEmpty, z.string().min(24).optional())
+    .describe(
+      "Enables the operator API (`/operator/v1/…`: per-app limit overrides) for requests carrying it as a " +
+        "Bearer token; at least 24 characters. Unset: the operator API does not exist.",
+    ),
   LOG_LEVEL: logLevelVar,
   STRIPE_SECRET_KEY: z
     .preprocess(unsetIfEmpty, z.string().min(1).optional())
