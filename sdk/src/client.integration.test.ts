@@ -3,21 +3,12 @@
  * Disconnects are caused the way they happen in production: the server closing the
  * transport (recoverable) or the namespace (not recoverable).
  */
-import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Capabilities } from "@relaybase/protocol";
-import { createRealtimeNode, type RealtimeNode } from "@relaybase/realtime-node";
-import {
-  type AppRuntime,
-  createLogger,
-  MemoryTenantDirectory,
-  newAppId,
-  newPublishableKey,
-  PLANS,
-  TOKEN_AUDIENCE,
-} from "@relaybase/server-kit";
-import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from "jose";
+import type { RealtimeNode } from "@relaybase/realtime-node";
+import { type NodeFixture, startNode } from "@relaybase/realtime-node/testing";
+import { type AppRuntime, PLANS } from "@relaybase/server-kit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ResumeInfo, Room, StateChange } from "./index.js";
 import {
@@ -28,31 +19,15 @@ import {
   type RelaybaseClient,
 } from "./index.js";
 
-const ISSUER = "http://issuer.test";
+let f: NodeFixture;
 let node: RealtimeNode;
 let url: string;
-let directory: MemoryTenantDirectory;
-let privateKey: CryptoKey;
 const clients: RelaybaseClient<object>[] = [];
 
 beforeAll(async () => {
-  const pair = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
-  privateKey = pair.privateKey;
-  const jwk = { ...(await exportJWK(pair.publicKey)), kid: "k1", alg: "EdDSA" };
-  directory = new MemoryTenantDirectory();
-  node = createRealtimeNode({
-    config: {
-      TOKEN_ISSUER: ISSUER,
-      RECOVERY_MAX_DISCONNECTION_MS: 60_000,
-      MAX_PACKET_BYTES: 1_000_000,
-      SHUTDOWN_DEADLINE_MS: 500,
-    },
-    directory,
-    keys: createLocalJWKSet({ keys: [jwk] }),
-    logger: createLogger("sdk-test", "silent"),
-  });
-  const { port } = await node.listen(0, "127.0.0.1");
-  url = `http://127.0.0.1:${port}`;
+  f = await startNode();
+  node = f.node;
+  url = f.url;
 });
 
 afterEach(() => {
@@ -60,38 +35,13 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  await node.close();
+  await f.close();
 });
 
-async function addApp(overrides: Partial<AppRuntime> = {}): Promise<AppRuntime> {
-  const app: AppRuntime = {
-    appId: newAppId(),
-    orgId: "org_test",
-    name: "test",
-    allowedOrigins: [],
-    anonymousCaps: { "public:*": ["subscribe"] },
-    clientPublish: true,
-    plan: "free",
-    limits: { ...PLANS.free },
-    publishableKeys: [newPublishableKey()],
-    secretKeys: [],
-    ...overrides,
-  };
-  await directory.put(app);
-  return app;
-}
+const addApp = (overrides: Partial<AppRuntime> = {}) => f.addApp(overrides);
 
 function sign(app: AppRuntime, caps: Capabilities, ttl = 3600, sub = "user-1"): Promise<string> {
-  const iat = Math.floor(Date.now() / 1000);
-  return new SignJWT({ app: app.appId, caps })
-    .setProtectedHeader({ alg: "EdDSA", kid: "k1" })
-    .setIssuer(ISSUER)
-    .setAudience(TOKEN_AUDIENCE)
-    .setSubject(sub)
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + ttl)
-    .setJti(randomUUID())
-    .sign(privateKey);
+  return f.token(app.appId, caps, { ttl, sub });
 }
 
 type ChatEvents = { chat: { n: number } };
@@ -359,20 +309,10 @@ describe("SDK against a realtime node", () => {
   });
 
   it("on a shutdown notice, leaves the draining node and keeps trying (never fails)", async () => {
-    const draining = createRealtimeNode({
-      config: {
-        TOKEN_ISSUER: ISSUER,
-        RECOVERY_MAX_DISCONNECTION_MS: 60_000,
-        MAX_PACKET_BYTES: 1e6,
-        SHUTDOWN_DEADLINE_MS: 2_000,
-      },
-      directory,
-      keys: createLocalJWKSet({ keys: [] }),
-      logger: createLogger("sdk-test", "silent"),
-    });
-    const { port } = await draining.listen(0, "127.0.0.1");
-    const app = await addApp();
-    const client = connect(app, { url: `http://127.0.0.1:${port}` });
+    const other = await startNode({ SHUTDOWN_DEADLINE_MS: 2_000 });
+    const draining = other.node;
+    const app = await other.addApp();
+    const client = connect(app, { url: other.url });
     const log = states(client);
     await client.room("public:d").subscribe();
     const closing = draining.close();

@@ -11,7 +11,7 @@ import {
 } from "@relaybase/server-kit";
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { io as connect, type Socket } from "socket.io-client";
-import { createRealtimeNode, type RealtimeNode } from "./app.js";
+import { createRealtimeNode, type RealtimeNode, type RealtimeNodeDeps } from "./app.js";
 
 /**
  * A real realtime node on port 0 with a real token issuer: the tests sign tokens with
@@ -35,7 +35,7 @@ export interface NodeFixture {
   close(): Promise<void>;
 }
 
-export async function startNode(): Promise<NodeFixture> {
+export async function startNode(config: Partial<RealtimeNodeDeps["config"]> = {}): Promise<NodeFixture> {
   const { privateKey, publicKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
   const jwk = { ...(await exportJWK(publicKey)), kid: "test-1", alg: "EdDSA" };
   const directory = new MemoryTenantDirectory();
@@ -45,6 +45,7 @@ export async function startNode(): Promise<NodeFixture> {
       RECOVERY_MAX_DISCONNECTION_MS: 60_000,
       MAX_PACKET_BYTES: 1_000_000,
       SHUTDOWN_DEADLINE_MS: 500,
+      ...config,
     },
     directory,
     keys: createLocalJWKSet({ keys: [jwk] }),
