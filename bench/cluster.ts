@@ -11,8 +11,7 @@
  *   npm run bench:cluster -- [--rates 100,500,1000] [--runs 5] [--measure 8000] [--warmup 2000]
  *     [--subs-per-node 2] [--payload 100] [--max-load 1.0] [--wait-load 600] [--out bench/results/cluster.json]
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { resolve } from "node:path";
 import { type PointRun, runPoint } from "./lib/point.js";
 import {
   cpuWindow,
@@ -24,6 +23,7 @@ import {
   SERVER_CORE,
   sleep,
   waitForQuiet,
+  writeResults,
 } from "./lib/rig.js";
 import { closeOnInterrupt, startBenchCluster } from "./lib/setup.js";
 import { fmtPct, fmtRatio, fmtSpread, fmtUs, type Spread, spread } from "./lib/stats.js";
@@ -135,24 +135,16 @@ async function main() {
     const report = summarizeCluster(points);
     const md = renderCluster(report, { facts, settledLoad, elapsedS, idle });
     console.log(md);
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(
-      out,
-      JSON.stringify(
-        {
-          benchmark: "cluster",
-          facts,
-          settledLoad,
-          elapsedS,
-          idle,
-          options: { rates, runs, warmupMs, measureMs, drainMs, subsPerNode, payloadBytes, maxGeneratorCpu },
-          report,
-          points,
-        },
-        null,
-        2,
-      ),
-    );
+    writeResults(out, {
+      benchmark: "cluster",
+      facts,
+      settledLoad,
+      elapsedS,
+      idle,
+      options: { rates, runs, warmupMs, measureMs, drainMs, subsPerNode, payloadBytes, maxGeneratorCpu },
+      report,
+      points,
+    });
     log(`results written to ${out}`);
   } finally {
     await bench.close();
@@ -270,7 +262,7 @@ function renderCluster(
   const lines = [
     `### REST publish → delivery across two nodes (${meta.facts.date})`,
     "",
-    `nproc ${meta.facts.nproc} (${meta.facts.cpu}), ${meta.facts.node}, ${meta.facts.redis.split(" ").slice(0, 3).join(" ")};` +
+    `nproc ${meta.facts.nproc} (${meta.facts.cpu}), ${meta.facts.node}, ${meta.facts.redis.split(" ").slice(0, 3).join(" ")}; commit ${meta.facts.commit}${meta.facts.dirtyFiles ? ` + ${meta.facts.dirtyFiles} changed files` : ""};` +
       ` load before start ${meta.settledLoad}; ${runs} runs per point (${measureMs / 1000} s measured after ${warmupMs / 1000} s warm-up), ` +
       `${subsPerNode * 2} subscribers (${subsPerNode} per node), ~${payloadBytes} B data; ${meta.elapsedS} s of measuring. ` +
       `Idle servers' CPU (no traffic, 3 s): relaybase ${fmtPct(meta.idle.relaybase)}, B2 ${fmtPct(meta.idle.b2)}; cores busy then ${meta.idle.cores.map(fmtPct).join(" / ")}.`,

@@ -11,8 +11,7 @@
  *   npm run bench:neighbour -- [--rate 200] [--runs 5] [--measure 8000] [--warmup 2000]
  *     [--flood-factor 10] [--max-load 1.0] [--wait-load 600] [--out bench/results/neighbour.json]
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { resolve } from "node:path";
 import { PLANS } from "@relaybase/server-kit";
 import { describe, type PointRun, runPoint } from "./lib/point.js";
 import {
@@ -25,6 +24,7 @@ import {
   SERVER_CORE,
   sleep,
   waitForQuiet,
+  writeResults,
 } from "./lib/rig.js";
 import { closeOnInterrupt, startBenchCluster } from "./lib/setup.js";
 import { fmtPct, fmtRatio, fmtSpread, fmtUs, type Spread, spread } from "./lib/stats.js";
@@ -150,35 +150,27 @@ async function main() {
     const report = summarizeNeighbour(results);
     const md = renderNeighbour(report, { facts, settledLoad, elapsedS, floodRate, floodLimit });
     console.log(md);
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(
-      out,
-      JSON.stringify(
-        {
-          benchmark: "neighbour",
-          facts,
-          settledLoad,
-          elapsedS,
-          options: {
-            rate,
-            runs,
-            warmupMs,
-            measureMs,
-            drainMs,
-            subsPerNode,
-            payloadBytes,
-            floodFactor,
-            floodRate,
-            floodLimit,
-            maxGeneratorCpu,
-          },
-          report,
-          results,
-        },
-        null,
-        2,
-      ),
-    );
+    writeResults(out, {
+      benchmark: "neighbour",
+      facts,
+      settledLoad,
+      elapsedS,
+      options: {
+        rate,
+        runs,
+        warmupMs,
+        measureMs,
+        drainMs,
+        subsPerNode,
+        payloadBytes,
+        floodFactor,
+        floodRate,
+        floodLimit,
+        maxGeneratorCpu,
+      },
+      report,
+      results,
+    });
     log(`results written to ${out}`);
   } finally {
     await bench.close();
@@ -288,7 +280,7 @@ function renderNeighbour(
   return [
     `### Noisy neighbour (${meta.facts.date})`,
     "",
-    `nproc ${meta.facts.nproc}, load before start ${meta.settledLoad}; cluster of 2 nodes + 1 REST; Q (plan scale) at ${rate} msg/s to ${subsPerNode * 2} subscribers;` +
+    `nproc ${meta.facts.nproc}, commit ${meta.facts.commit}${meta.facts.dirtyFiles ? ` + ${meta.facts.dirtyFiles} changed files` : ""}, load before start ${meta.settledLoad}; cluster of 2 nodes + 1 REST; Q (plan scale) at ${rate} msg/s to ${subsPerNode * 2} subscribers;` +
       ` N (plan free, ${meta.floodLimit} REST publishes/s) flooding at ${meta.floodRate}/s; ${runs} runs per mode (${measureMs / 1000} s measured after ${warmupMs / 1000} s warm-up); ${meta.elapsedS} s of measuring.`,
     "",
     "Q with flood ÷ Q alone, paired by repetition: median (range)",

@@ -4,8 +4,9 @@
  * run's measured window; load average and machine facts for the report.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -37,6 +38,14 @@ export function machineFacts() {
     redis: spawnSync("redis-server", ["--version"], { encoding: "utf8" }).stdout.trim(),
     pinned: canPin,
     loadavg: loadavg().map((x) => Math.round(x * 100) / 100),
+    // The code measured: the services load the work tree as it is when they start.
+    commit: spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).stdout.trim(),
+    dirtyFiles: spawnSync("git", ["status", "--porcelain", "--untracked-files=no"], {
+      cwd: root,
+      encoding: "utf8",
+    })
+      .stdout.split("\n")
+      .filter(Boolean).length,
     date: new Date().toISOString(),
   };
 }
@@ -180,3 +189,10 @@ export function parseArgs(argv: string[]): Record<string, string> {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Writes a results file, formatted the way `biome check` wants it (the repo lints bench/). */
+export function writeResults(path: string, data: unknown): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(data, null, 2)}\n`);
+  spawnSync(`${root}node_modules/.bin/biome`, ["format", "--write", path], { cwd: root, stdio: "ignore" });
+}
