@@ -26,6 +26,8 @@ export interface UsageServiceOptions extends UsageSources {
   rollupMs: number;
   /** A claim older than this was left by a rollup that died; another takes it over. @default 120_000 */
   staleClaimMs?: number;
+  /** The clock: which hour a sampled peak belongs to. @default Date.now */
+  now?: () => number;
 }
 
 /** Claims taken per rollup at most (each holds up to 1 000 app-hours). */
@@ -50,8 +52,11 @@ export class UsageService {
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
+  readonly #now: () => number;
+
   constructor(options: UsageServiceOptions) {
     this.#options = options;
+    this.#now = options.now ?? Date.now;
     this.#staleClaimMs = options.staleClaimMs ?? 120_000;
     this.#rollup = new UsageRollup(options.db, options.logger, options.metrics);
   }
@@ -65,7 +70,7 @@ export class UsageService {
   /** The embedded meter's sink: writes a batch straight into Postgres (rejects on failure; the meter keeps it). */
   record(batch: UsageBatch): Promise<void> {
     return this.#serial(async () => {
-      await this.#rollup.apply(batch.deltas, await this.#sampleConnections());
+      await this.#rollup.apply(batch.deltas, await this.#sampleConnections(), this.#now());
     });
   }
 
@@ -117,7 +122,7 @@ export class UsageService {
           peaks = undefined;
         }
       }
-      if (peaks) await this.#rollup.apply([], peaks);
+      if (peaks) await this.#rollup.apply([], peaks, this.#now());
       metrics.usageRollups.inc({ result: "ok" });
     } catch (err) {
       metrics.usageRollups.inc({ result: "error" });
@@ -132,7 +137,7 @@ export class UsageService {
     peaks: Map<string, number> | undefined,
   ): Promise<void> {
     this.#uncommitted.add(claim.id);
-    await this.#rollup.apply(claim.deltas, peaks);
+    await this.#rollup.apply(claim.deltas, peaks, this.#now());
     this.#uncommitted.delete(claim.id);
     this.#unreleased.add(claim.id);
     await pending.release(claim.id);

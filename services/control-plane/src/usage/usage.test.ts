@@ -83,6 +83,8 @@ describe("UsageService", () => {
       logger,
       metrics: new ControlPlaneMetrics(),
       rollupMs: 60_000,
+      // Peaks are sampled "now": keep now inside hour H whenever the suite runs.
+      now: () => H + 30 * 60_000,
       pending,
       connectionCounts: async () => connections,
     });
@@ -113,6 +115,8 @@ describe("UsageService", () => {
       logger,
       metrics: new ControlPlaneMetrics(),
       rollupMs: 60_000,
+      // Peaks are sampled "now": keep now inside hour H whenever the suite runs.
+      now: () => H + 30 * 60_000,
       pending,
     });
     pending.queue.push([d("app_2", H, 5)]);
@@ -133,6 +137,8 @@ describe("UsageService", () => {
       logger,
       metrics: new ControlPlaneMetrics(),
       rollupMs: 60_000,
+      // Peaks are sampled "now": keep now inside hour H whenever the suite runs.
+      now: () => H + 30 * 60_000,
       pending,
       staleClaimMs: 5_000,
     });
