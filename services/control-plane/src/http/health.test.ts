@@ -1,38 +1,25 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   consoleClient,
-  createTestDatabase,
   DB_MODES,
-  type RunningControlPlane,
   relaybaseCodeOf,
-  startControlPlane,
-  type TestDatabase,
   uniqueEmail,
+  useControlPlane,
 } from "../testing/harness.js";
 
 describe.each(DB_MODES)("health endpoints (%s)", (mode) => {
-  let database: TestDatabase;
-  let server: RunningControlPlane;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(mode);
-    server = await startControlPlane(database);
-  });
-  afterAll(async () => {
-    await server?.close();
-    await database?.drop();
-  });
+  const cp = useControlPlane(mode);
 
   it("answers /healthz and /readyz with 200 while the database answers", async () => {
-    const health = await fetch(`${server.url}/healthz`);
+    const health = await fetch(`${cp.server.url}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ ok: true });
-    const ready = await fetch(`${server.url}/readyz`);
+    const ready = await fetch(`${cp.server.url}/readyz`);
     expect(ready.status).toBe(200);
   });
 
   it("answers unknown routes with the shared error body", async () => {
-    const res = await fetch(`${server.url}/nope`);
+    const res = await fetch(`${cp.server.url}/nope`);
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ error: { code: "NOT_FOUND", message: "Not found.", retry: "never" } });
   });
@@ -41,18 +28,18 @@ describe.each(DB_MODES)("health endpoints (%s)", (mode) => {
   it.runIf(mode === "postgres")(
     "without Postgres: /readyz is 503 UNAVAILABLE, calls fail as INTERNAL",
     async () => {
-      const { client, jar } = consoleClient(server.url);
+      const { client, jar } = consoleClient(cp.server.url);
       await client.auth.signup.mutate({ email: uniqueEmail(), password: "a long password" });
-      await database.drop();
-      const ready = await fetch(`${server.url}/readyz`);
+      await cp.database.drop();
+      const ready = await fetch(`${cp.server.url}/readyz`);
       expect(ready.status).toBe(503);
       expect(await ready.json()).toEqual({
         error: { code: "UNAVAILABLE", message: "The database does not answer.", retry: "backoff" },
       });
-      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${cp.server.url}/healthz`)).status).toBe(200);
 
       // Unknown failures reach callers as INTERNAL with no detail of the cause.
-      const res = await fetch(`${server.url}/trpc/apps.list`, {
+      const res = await fetch(`${cp.server.url}/trpc/apps.list`, {
         headers: { cookie: `rb_session=${jar.session}` },
       });
       expect(res.status).toBe(500);
@@ -62,7 +49,7 @@ describe.each(DB_MODES)("health endpoints (%s)", (mode) => {
       expect(text).not.toMatch(/database|relation|rb_test|stack/i);
       expect(await relaybaseCodeOf(client.apps.list.query())).toBe("INTERNAL");
 
-      const token = await fetch(`${server.url}/v1/tokens`, {
+      const token = await fetch(`${cp.server.url}/v1/tokens`, {
         method: "POST",
         headers: {
           authorization: `Bearer sk_${"a".repeat(12)}_${"b".repeat(32)}`,

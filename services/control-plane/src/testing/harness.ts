@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { createLogger, MemoryTenantDirectory, randomId } from "@relaybase/server-kit";
 import { createTRPCClient, httpLink, TRPCClientError } from "@trpc/client";
 import pg from "pg";
+import { afterAll, beforeAll } from "vitest";
 import { type ControlPlane, createControlPlane } from "../app.js";
 import { type ControlPlaneConfig, loadControlPlaneConfig } from "../config.js";
 import type { AppRouter } from "../trpc/router.js";
@@ -92,6 +93,23 @@ export async function startControlPlane(
   });
   const url = await controlPlane.app.listen({ port: 0, host: "127.0.0.1" });
   return { controlPlane, config, directory, url, close: () => controlPlane.close() };
+}
+
+/**
+ * A fresh database and a control plane on it for the enclosing `describe`, torn down after
+ * it. Read `.server` and `.database` inside tests (they are set by `beforeAll`).
+ */
+export function useControlPlane(mode: DbMode, env: Record<string, string> = {}) {
+  const fixture = {} as { database: TestDatabase; server: RunningControlPlane };
+  beforeAll(async () => {
+    fixture.database = await createTestDatabase(mode);
+    fixture.server = await startControlPlane(fixture.database, env);
+  });
+  afterAll(async () => {
+    await fixture.server?.close();
+    await fixture.database?.drop();
+  });
+  return fixture;
 }
 
 /** A console-like tRPC client: one cookie jar, like one browser. */

@@ -1,14 +1,11 @@
 import { PLANS } from "@relaybase/server-kit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   consoleClient,
-  createTestDatabase,
   DB_MODES,
-  type RunningControlPlane,
   relaybaseCodeOf,
-  startControlPlane,
-  type TestDatabase,
   uniqueEmail,
+  useControlPlane,
 } from "../../../testing/harness.js";
 
 async function signedIn(url: string) {
@@ -18,20 +15,10 @@ async function signedIn(url: string) {
 }
 
 describe.each(DB_MODES)("apps over tRPC (%s)", (mode) => {
-  let database: TestDatabase;
-  let server: RunningControlPlane;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(mode);
-    server = await startControlPlane(database);
-  });
-  afterAll(async () => {
-    await server?.close();
-    await database?.drop();
-  });
+  const cp = useControlPlane(mode);
 
   it("creates, lists, gets, updates and deletes an app", async () => {
-    const client = await signedIn(server.url);
+    const client = await signedIn(cp.server.url);
     const { app, publishableKey } = await client.apps.create.mutate({ name: "Chat" });
     expect(app.id).toMatch(/^app_/);
     expect(app).toMatchObject({
@@ -74,7 +61,7 @@ describe.each(DB_MODES)("apps over tRPC (%s)", (mode) => {
   });
 
   it("rejects bad settings with BAD_REQUEST", async () => {
-    const client = await signedIn(server.url);
+    const client = await signedIn(cp.server.url);
     expect(await relaybaseCodeOf(client.apps.create.mutate({ name: "" }))).toBe("BAD_REQUEST");
     expect(
       await relaybaseCodeOf(
@@ -90,8 +77,8 @@ describe.each(DB_MODES)("apps over tRPC (%s)", (mode) => {
   });
 
   it("keeps other users' apps invisible: NOT_FOUND for every app procedure", async () => {
-    const owner = await signedIn(server.url);
-    const stranger = await signedIn(server.url);
+    const owner = await signedIn(cp.server.url);
+    const stranger = await signedIn(cp.server.url);
     const { app } = await owner.apps.create.mutate({ name: "Private" });
 
     expect(await stranger.apps.list.query()).toEqual([]);
@@ -114,11 +101,11 @@ describe.each(DB_MODES)("apps over tRPC (%s)", (mode) => {
   });
 
   it("keeps the tenant directory in step with every change", async () => {
-    const client = await signedIn(server.url);
+    const client = await signedIn(cp.server.url);
     const { app, publishableKey } = await client.apps.create.mutate({ name: "Live" });
     const pk = publishableKey.publishableKey!;
 
-    const runtime = await server.directory.byPublishableKey(pk);
+    const runtime = await cp.server.directory.byPublishableKey(pk);
     expect(runtime).toMatchObject({
       appId: app.id,
       orgId: app.orgId,
@@ -138,14 +125,14 @@ describe.each(DB_MODES)("apps over tRPC (%s)", (mode) => {
       allowedOrigins: ["https://a.example"],
       clientPublish: false,
     });
-    expect(await server.directory.byId(app.id)).toMatchObject({
+    expect(await cp.server.directory.byId(app.id)).toMatchObject({
       name: "Live 2",
       allowedOrigins: ["https://a.example"],
       clientPublish: false,
     });
 
     await client.apps.delete.mutate({ appId: app.id });
-    expect(await server.directory.byId(app.id)).toBeUndefined();
-    expect(await server.directory.byPublishableKey(pk)).toBeUndefined();
+    expect(await cp.server.directory.byId(app.id)).toBeUndefined();
+    expect(await cp.server.directory.byPublishableKey(pk)).toBeUndefined();
   });
 });

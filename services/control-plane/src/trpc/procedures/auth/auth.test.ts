@@ -1,30 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   consoleClient,
-  createTestDatabase,
   DB_MODES,
-  type RunningControlPlane,
   relaybaseCodeOf,
-  startControlPlane,
-  type TestDatabase,
   uniqueEmail,
+  useControlPlane,
 } from "../../../testing/harness.js";
 
 describe.each(DB_MODES)("console auth over tRPC (%s)", (mode) => {
-  let database: TestDatabase;
-  let server: RunningControlPlane;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(mode);
-    server = await startControlPlane(database);
-  });
-  afterAll(async () => {
-    await server?.close();
-    await database?.drop();
-  });
+  const cp = useControlPlane(mode);
 
   it("signs up, is signed in, signs out, logs back in", async () => {
-    const { client, jar } = consoleClient(server.url);
+    const { client, jar } = consoleClient(cp.server.url);
     const email = uniqueEmail("Signup");
     const signedUp = await client.auth.signup.mutate({
       email,
@@ -60,8 +47,8 @@ describe.each(DB_MODES)("console auth over tRPC (%s)", (mode) => {
 
   it("refuses a second account with the same email (any case) with CONFLICT", async () => {
     const email = uniqueEmail();
-    await consoleClient(server.url).client.auth.signup.mutate({ email, password: "password one" });
-    const again = consoleClient(server.url).client.auth.signup.mutate({
+    await consoleClient(cp.server.url).client.auth.signup.mutate({ email, password: "password one" });
+    const again = consoleClient(cp.server.url).client.auth.signup.mutate({
       email: email.toUpperCase(),
       password: "password two",
     });
@@ -70,8 +57,8 @@ describe.each(DB_MODES)("console auth over tRPC (%s)", (mode) => {
 
   it("rejects a wrong password and an unknown email alike with INVALID_CREDENTIALS", async () => {
     const email = uniqueEmail();
-    await consoleClient(server.url).client.auth.signup.mutate({ email, password: "the right one" });
-    const { client, jar } = consoleClient(server.url);
+    await consoleClient(cp.server.url).client.auth.signup.mutate({ email, password: "the right one" });
+    const { client, jar } = consoleClient(cp.server.url);
     expect(await relaybaseCodeOf(client.auth.login.mutate({ email, password: "the wrong one" }))).toBe(
       "INVALID_CREDENTIALS",
     );
@@ -84,7 +71,7 @@ describe.each(DB_MODES)("console auth over tRPC (%s)", (mode) => {
   });
 
   it("answers UNAUTHENTICATED without a session or with a forged one", async () => {
-    const { client, jar } = consoleClient(server.url);
+    const { client, jar } = consoleClient(cp.server.url);
     expect(await relaybaseCodeOf(client.auth.me.query())).toBe("UNAUTHENTICATED");
     expect(await relaybaseCodeOf(client.apps.list.query())).toBe("UNAUTHENTICATED");
     jar.session = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c3JfeCJ9.c2lnbmF0dXJl";
@@ -92,7 +79,7 @@ describe.each(DB_MODES)("console auth over tRPC (%s)", (mode) => {
   });
 
   it("validates input with BAD_REQUEST", async () => {
-    const { client } = consoleClient(server.url);
+    const { client } = consoleClient(cp.server.url);
     expect(
       await relaybaseCodeOf(client.auth.signup.mutate({ email: "not-an-email", password: "long enough" })),
     ).toBe("BAD_REQUEST");
@@ -103,8 +90,8 @@ describe.each(DB_MODES)("console auth over tRPC (%s)", (mode) => {
 
   it("rate-limits login attempts per email and IP with RATE_LIMITED", async () => {
     const email = uniqueEmail("limited");
-    await consoleClient(server.url).client.auth.signup.mutate({ email, password: "the right one" });
-    const { client } = consoleClient(server.url);
+    await consoleClient(cp.server.url).client.auth.signup.mutate({ email, password: "the right one" });
+    const { client } = consoleClient(cp.server.url);
     for (let i = 0; i < 10; i++) {
       expect(await relaybaseCodeOf(client.auth.login.mutate({ email, password: "wrong guess" }))).toBe(
         "INVALID_CREDENTIALS",
@@ -116,12 +103,12 @@ describe.each(DB_MODES)("console auth over tRPC (%s)", (mode) => {
     );
     // Other accounts are not affected.
     const other = uniqueEmail();
-    await consoleClient(server.url).client.auth.signup.mutate({ email: other, password: "the right one" });
+    await consoleClient(cp.server.url).client.auth.signup.mutate({ email: other, password: "the right one" });
     await expect(client.auth.login.mutate({ email: other, password: "the right one" })).resolves.toBeTruthy();
   });
 
   it("returns HTTP statuses and the Relaybase code in the error body", async () => {
-    const res = await fetch(`${server.url}/trpc/auth.me`);
+    const res = await fetch(`${cp.server.url}/trpc/auth.me`);
     expect(res.status).toBe(401);
     const body = (await res.json()) as { error: { data: { relaybaseCode: string; retry: string } } };
     expect(body.error.data).toMatchObject({ relaybaseCode: "UNAUTHENTICATED", retry: "never" });

@@ -1,33 +1,21 @@
 import { hashSecret } from "@relaybase/server-kit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { openDatabase } from "../../../db/index.js";
 import { apiKeys } from "../../../db/schema.js";
 import {
   consoleClient,
-  createTestDatabase,
   DB_MODES,
-  type RunningControlPlane,
   relaybaseCodeOf,
   startControlPlane,
-  type TestDatabase,
   uniqueEmail,
+  useControlPlane,
 } from "../../../testing/harness.js";
 
 describe.each(DB_MODES)("API keys over tRPC (%s)", (mode) => {
-  let database: TestDatabase;
-  let server: RunningControlPlane;
-
-  beforeAll(async () => {
-    database = await createTestDatabase(mode);
-    server = await startControlPlane(database);
-  });
-  afterAll(async () => {
-    await server?.close();
-    await database?.drop();
-  });
+  const cp = useControlPlane(mode);
 
   it("shows a secret once, lists keys without it, revokes, and the directory follows", async () => {
-    const { client, jar } = consoleClient(server.url);
+    const { client, jar } = consoleClient(cp.server.url);
     await client.auth.signup.mutate({ email: uniqueEmail(), password: "a long password" });
     const { app, publishableKey } = await client.apps.create.mutate({ name: "Keys" });
 
@@ -41,12 +29,12 @@ describe.each(DB_MODES)("API keys over tRPC (%s)", (mode) => {
       revokedAt: null,
     });
     expect(created.key.secretPreview).toBe(`${secret.slice(0, 16)}…`);
-    expect(await server.directory.bySecretKey(secret)).toMatchObject({ appId: app.id });
+    expect(await cp.server.directory.bySecretKey(secret)).toMatchObject({ appId: app.id });
 
     const extraPk = await client.keys.create.mutate({ appId: app.id, kind: "publishable", name: "web" });
     expect(extraPk.secret).toBeNull();
     expect(extraPk.key.publishableKey).toMatch(/^pk_/);
-    expect((await server.directory.byId(app.id))?.publishableKeys).toEqual([
+    expect((await cp.server.directory.byId(app.id))?.publishableKeys).toEqual([
       publishableKey.publishableKey,
       extraPk.key.publishableKey,
     ]);
@@ -60,7 +48,7 @@ describe.each(DB_MODES)("API keys over tRPC (%s)", (mode) => {
 
     const revoked = await client.keys.revoke.mutate({ appId: app.id, keyId: created.key.id });
     expect(revoked.revokedAt).not.toBeNull();
-    expect(await server.directory.bySecretKey(secret)).toBeUndefined();
+    expect(await cp.server.directory.bySecretKey(secret)).toBeUndefined();
     // Revoking again is harmless and keeps the first revocation time.
     expect((await client.keys.revoke.mutate({ appId: app.id, keyId: created.key.id })).revokedAt).toBe(
       revoked.revokedAt,
@@ -70,8 +58,8 @@ describe.each(DB_MODES)("API keys over tRPC (%s)", (mode) => {
     ).toBe(revoked.revokedAt);
 
     await client.keys.revoke.mutate({ appId: app.id, keyId: extraPk.key.id });
-    expect(await server.directory.byPublishableKey(extraPk.key.publishableKey!)).toBeUndefined();
-    expect(await server.directory.byPublishableKey(publishableKey.publishableKey!)).toBeDefined();
+    expect(await cp.server.directory.byPublishableKey(extraPk.key.publishableKey!)).toBeUndefined();
+    expect(await cp.server.directory.byPublishableKey(publishableKey.publishableKey!)).toBeDefined();
 
     expect(
       await relaybaseCodeOf(client.keys.revoke.mutate({ appId: app.id, keyId: "key_doesnotexist000" })),
@@ -80,13 +68,13 @@ describe.each(DB_MODES)("API keys over tRPC (%s)", (mode) => {
     // Restart on the same database: migrations are a no-op, state and sessions survive,
     // and the directory is rebuilt from Postgres.
     const live = await client.keys.create.mutate({ appId: app.id, kind: "secret", name: "after" });
-    const kidsBefore = (await server.controlPlane.jwks()).keys.map((k) => k.kid);
-    await server.close();
+    const kidsBefore = (await cp.server.controlPlane.jwks()).keys.map((k) => k.kid);
+    await cp.server.close();
 
     // What the database holds: only the hash of each secret, never the secret itself.
     const opened = await openDatabase({
-      databaseUrl: database.env.DATABASE_URL,
-      dataDir: database.env.DATA_DIR,
+      databaseUrl: cp.database.env.DATABASE_URL,
+      dataDir: cp.database.env.DATA_DIR,
     });
     try {
       const rows = await opened.db.select().from(apiKeys);
@@ -99,12 +87,12 @@ describe.each(DB_MODES)("API keys over tRPC (%s)", (mode) => {
       await opened.close();
     }
 
-    server = await startControlPlane(database);
-    const again = consoleClient(server.url);
+    cp.server = await startControlPlane(cp.database);
+    const again = consoleClient(cp.server.url);
     again.jar.session = jar.session;
     expect((await again.client.apps.get.query({ appId: app.id })).name).toBe("Keys");
-    expect(await server.directory.bySecretKey(live.secret!)).toMatchObject({ appId: app.id });
-    expect(await server.directory.bySecretKey(secret)).toBeUndefined();
-    expect((await server.controlPlane.jwks()).keys.map((k) => k.kid)).toEqual(kidsBefore);
+    expect(await cp.server.directory.bySecretKey(live.secret!)).toMatchObject({ appId: app.id });
+    expect(await cp.server.directory.bySecretKey(secret)).toBeUndefined();
+    expect((await cp.server.controlPlane.jwks()).keys.map((k) => k.kid)).toEqual(kidsBefore);
   });
 });
