@@ -19,6 +19,11 @@ const WHERE: Record<ErrorCode, string> = {
   INVALID_ROOM_NAME: "subscribe/publish acks, REST publish",
   INVALID_EVENT_NAME: "publish ack, REST publish",
   MESSAGE_TOO_LARGE: "publish ack, REST publish (also a body over BODY_LIMIT_BYTES)",
+  DATA_TOO_DEEP:
+    "publish ack, REST publish and batch: `data` nests arrays/objects deeper than MAX_DATA_DEPTH",
+  INVALID_CONNECTION_ID: "REST publish and batch: `exceptConnectionId` is not a connection id",
+  IDEMPOTENCY_CONFLICT:
+    "publish ack, REST publish and batch: the id was already used in this room for another event or data",
   TOO_MANY_ROOMS: "REST publish (`rooms` > 100), REST batch (> 100 messages)",
   INVALID_KEY:
     "connect error (unknown/revoked publishable key), REST and POST /v1/tokens (unknown/revoked secret key)",

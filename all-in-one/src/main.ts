@@ -1,5 +1,8 @@
-import { closeOnSignals, createLogger } from "@relaybase/server-kit";
+import { closeOnSignals, createLogger, guardProcess } from "@relaybase/server-kit";
 import { startPlatform } from "./platform.js";
+
+const logger = createLogger("relaybase", process.env.LOG_LEVEL ?? "info");
+guardProcess(logger);
 
 /** `npm start`: the whole platform in one process, then where to go next. */
 const platform = await startPlatform().catch((err: unknown) => {
@@ -20,4 +23,4 @@ or run:  curl -c .rb-cookies -H 'content-type: application/json' \\
            -d '{"email":"you@example.com","password":"a long password"}' ${controlPlane}/trpc/auth.signup
 `);
 
-closeOnSignals(() => platform.close(), createLogger("relaybase", process.env.LOG_LEVEL ?? "info"));
+closeOnSignals(() => platform.close(), logger);

@@ -107,6 +107,12 @@ const HOLE_WAIT_MS = 1_000;
 /** Placeholders for skipped offsets: ordered like messages, delivered to no one. */
 const skipped = new WeakSet<MessageEnvelope>();
 
+function placeholder(marker: SkipMarker): MessageEnvelope {
+  const envelope: MessageEnvelope = { ...marker, event: "", data: undefined, id: "", ts: 0 };
+  skipped.add(envelope);
+  return envelope;
+}
+
 type Reason = "initial" | "reconnect" | "resync";
 
 /**
@@ -280,9 +286,7 @@ export class Room<Events extends object = DefaultEvents> {
    * `exceptConnectionId`): it takes its place in the order but reaches no handler.
    */
   _skip(marker: SkipMarker): void {
-    const placeholder: MessageEnvelope = { ...marker, event: "", data: undefined, id: "", ts: 0 };
-    skipped.add(placeholder);
-    this._message(placeholder);
+    this._message(placeholder(marker));
   }
 
   /** @internal The client closed or failed: pending subscribes reject; subscribed rooms resume on connect(). */
@@ -329,7 +333,12 @@ export class Room<Events extends object = DefaultEvents> {
 
   #onSubscribed(ack: SubscribeAckBody): void {
     const reason = this.#reason;
-    const result = this.#seq.ack(ack);
+    const skips = (ack.skipped ?? []).map((offset) =>
+      placeholder({ room: this.name, offset, epoch: ack.epoch }),
+    );
+    const result = this.#seq.ack(
+      skips.length > 0 ? { ...ack, messages: [...(ack.messages ?? []), ...skips] } : ack,
+    );
     const first = this.#state === "subscribing";
     this.#state = "subscribed";
     this.#reason = "resync";

@@ -1,3 +1,5 @@
+import { MAX_DATA_DEPTH } from "./names.js";
+
 /**
  * The one table of error codes. The same code appears in Socket.IO connect errors,
  * acks, REST bodies, tRPC errors and the SDK. docs/errors.md describes each one.
@@ -28,6 +30,21 @@ export const ERROR_CODES = {
     status: 413,
     retry: "never",
     message: "The message is larger than the app's size limit.",
+  },
+  DATA_TOO_DEEP: {
+    status: 400,
+    retry: "never",
+    message: `The message's data nests arrays and objects deeper than ${MAX_DATA_DEPTH} levels.`,
+  },
+  INVALID_CONNECTION_ID: {
+    status: 400,
+    retry: "never",
+    message: "Connection ids are the 20-character ids the SDK reports (`client.connectionId`).",
+  },
+  IDEMPOTENCY_CONFLICT: {
+    status: 409,
+    retry: "never",
+    message: "A message with this id was already published to this room with a different event or data.",
   },
   TOO_MANY_ROOMS: {
     status: 400,

@@ -46,6 +46,11 @@ export interface SubscribeAckBody extends Position {
   recovered?: boolean;
   /** Messages after `since`, oldest first (only when `since` was given). */
   messages?: MessageEnvelope[];
+  /**
+   * Offsets within the replay whose message cannot be delivered (stored before today's
+   * validation rules); they count as skipped, like a `skip` marker.
+   */
+  skipped?: number[];
 }
 export type SubscribeAck = Ack<SubscribeAckBody>;
 export type UnsubscribeAck = Ack<Record<never, never>>;

@@ -6,6 +6,23 @@ export const MAX_ROOMS_PER_PUBLISH = 100;
 export const MAX_MESSAGES_PER_BATCH = 100;
 /** Default message size limit in bytes (the plan may lower or raise it). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024;
+/**
+ * Deepest nesting of arrays and objects in a message's data (`{"a":[1]}` is depth 2).
+ * Socket.IO's encoder walks packets recursively: a few thousand levels, though far under
+ * any size limit, overflow its stack. Real payloads (rich-text trees included) stay well
+ * within 32 levels; the limit leaves room and keeps every process far from that edge.
+ */
+export const MAX_DATA_DEPTH = 64;
+
+/**
+ * A connection id as clients see it (`socket.id`, `from.connectionId`): Socket.IO's
+ * 20-character base64url ids. Checked before such an id is used to reach anything.
+ */
+export const CONNECTION_ID_PATTERN = /^[A-Za-z0-9_-]{20}$/;
+
+export function isValidConnectionId(id: unknown): id is string {
+  return typeof id === "string" && CONNECTION_ID_PATTERN.test(id);
+}
 
 export function isValidRoomName(room: unknown): room is string {
   return typeof room === "string" && ROOM_NAME_PATTERN.test(room);
@@ -13,6 +30,24 @@ export function isValidRoomName(room: unknown): room is string {
 
 export function isValidEventName(event: unknown): event is string {
   return typeof event === "string" && event.length >= 1 && event.length <= MAX_EVENT_NAME_LENGTH;
+}
+
+/**
+ * True when `data` nests arrays and objects deeper than `maxDepth`. Walks iteratively
+ * (an explicit stack), so no input can overflow the call stack here, and stops at the
+ * first branch that is too deep.
+ */
+export function exceedsDepth(data: unknown, maxDepth: number = MAX_DATA_DEPTH): boolean {
+  if (data === null || typeof data !== "object") return false;
+  const stack: Array<{ value: object; depth: number }> = [{ value: data, depth: 1 }];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    if (item.depth > maxDepth) return true;
+    const children = Array.isArray(item.value) ? item.value : Object.values(item.value);
+    for (const child of children) {
+      if (child !== null && typeof child === "object") stack.push({ value: child, depth: item.depth + 1 });
+    }
+  }
+  return false;
 }
 
 const utf8 = new TextEncoder();

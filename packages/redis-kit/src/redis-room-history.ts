@@ -86,16 +86,18 @@ end
 
 /**
  * ARGV: new_epoch, id, ts, json, max_entries, cutoff, data_expiry_ms, meta_expiry_ms
- * Returns {offset, epoch, duplicate(0|1)}.
+ * Returns {offset, epoch, duplicate(0|1), first_json (when duplicate)}.
  */
 const APPEND = new LuaScript(`${LUA_COMMON}
 local epoch = ensure_epoch(ARGV[1])
 local id = ARGV[2]
 trim(tonumber(ARGV[5]), tonumber(ARGV[6]))
 local existing = redis.call('HGET', ids, id)
-local offset, duplicate
+local offset, duplicate, first
 if existing then
   offset, duplicate = tonumber(existing), 1
+  local entry = redis.call('XRANGE', stream, existing .. '-0', existing .. '-0')[1]
+  if entry then first = entry[2][6] end
 else
   offset = tonumber(redis.call('HGET', meta, 'offset')) + 1
   -- XADD first: if it fails, nothing of this message was written.
@@ -109,6 +111,7 @@ local data_ms = tonumber(ARGV[7])
 redis.call('PEXPIRE', stream, data_ms)
 redis.call('PEXPIRE', ids, data_ms)
 touch_meta(tonumber(ARGV[8]))
+if first then return {offset, epoch, duplicate, first} end
 return {offset, epoch, duplicate}
 `);
 
@@ -208,8 +211,11 @@ export class RedisRoomHistory implements RoomHistory {
       ],
       this.#timeoutMs,
     );
-    const [offset, epoch, duplicate] = reply as [number, string, number];
-    return { offset, epoch, duplicate: duplicate === 1 };
+    const [offset, epoch, duplicate, first] = reply as [number, string, number, string?];
+    if (duplicate === 0) return { offset, epoch, duplicate: false };
+    if (first === undefined) return { offset, epoch, duplicate: true };
+    const stored = JSON.parse(first) as Omit<StoredMessage, "offset">;
+    return { offset, epoch, duplicate: true, stored: { ...stored, offset } };
   }
 
   async position(roomKey: string): Promise<Position> {

@@ -46,13 +46,13 @@ export class StreamEmitterFanout implements Fanout {
     this.#timeoutMs = options.commandTimeoutMs ?? 1_000;
   }
 
-  async deliver(roomKey: string, envelope: MessageEnvelope, exceptConnectionId?: string): Promise<void> {
-    await this.#broadcast("message", envelope, [roomKey], exceptConnectionId ? [exceptConnectionId] : []);
-    if (exceptConnectionId) {
+  async deliver(roomKey: string, envelope: MessageEnvelope, exceptRoom?: string): Promise<void> {
+    await this.#broadcast("message", envelope, [roomKey], exceptRoom ? [exceptRoom] : []);
+    if (exceptRoom) {
       const { room, offset, epoch } = envelope;
       const marker: SkipMarker = { room, offset, epoch };
-      // A socket id is also a room holding just that socket, on whichever node it is.
-      await this.#broadcast("skip", marker, [exceptConnectionId], []);
+      // The app-scoped room of one connection, on whichever node it is.
+      await this.#broadcast("skip", marker, [exceptRoom], []);
     }
   }
 

@@ -11,12 +11,14 @@ export interface StoredMessage {
   from?: MessageSource;
 }
 
-export interface AppendResult {
-  offset: number;
-  epoch: string;
-  /** True when a message with this id was already in the room: nothing was added. */
-  duplicate: boolean;
-}
+export type AppendResult =
+  | { offset: number; epoch: string; duplicate: false }
+  /**
+   * A message with this id was already in the room: nothing was added, and `stored` is
+   * that first message (what a retry must deliver, never the retry's own body). It is
+   * absent only if the entry was trimmed in the same instant.
+   */
+  | { offset: number; epoch: string; duplicate: true; stored?: StoredMessage };
 
 export interface Replay {
   position: Position;
@@ -77,7 +79,11 @@ export class MemoryRoomHistory implements RoomHistory {
     const room = this.#room(roomKey);
     this.#trim(room, limits);
     const existing = room.ids.get(message.id);
-    if (existing !== undefined) return { offset: existing, epoch: room.epoch, duplicate: true };
+    if (existing !== undefined) {
+      // Offsets in `entries` are contiguous, so the first message is found by position.
+      const stored = room.entries[existing - (room.entries[0]?.offset ?? existing)];
+      return { offset: existing, epoch: room.epoch, duplicate: true, ...(stored ? { stored } : {}) };
+    }
     room.offset += 1;
     room.entries.push({ ...message, offset: room.offset });
     room.ids.set(message.id, room.offset);

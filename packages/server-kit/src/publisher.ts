@@ -1,4 +1,6 @@
 import {
+  exceedsDepth,
+  isValidConnectionId,
   isValidEventName,
   isValidRoomName,
   type MessageEnvelope,
@@ -6,15 +8,19 @@ import {
   messageSize,
   RelaybaseError,
 } from "@relaybase/protocol";
-import type { RetentionLimits, RoomHistory } from "./history.js";
+import type { RetentionLimits, RoomHistory, StoredMessage } from "./history.js";
 import { randomId } from "./keys.js";
-import { roomKey } from "./rooms.js";
+import { connectionRoomKey, roomKey } from "./rooms.js";
 import type { AppRuntime } from "./tenant-directory.js";
 import type { PublishObserver } from "./usage-meter.js";
 
 /** Delivers an envelope to the sockets in a room, on this node or across the cluster. */
 export interface Fanout {
-  deliver(roomKey: string, envelope: MessageEnvelope, exceptConnectionId?: string): void | Promise<void>;
+  /**
+   * `exceptRoom` (a `connectionRoomKey`) names the one connection that gets a `skip`
+   * marker instead of the message.
+   */
+  deliver(roomKey: string, envelope: MessageEnvelope, exceptRoom?: string): void | Promise<void>;
 }
 
 export interface PublishInput {
@@ -57,9 +63,20 @@ export class Publisher {
   ) {}
 
   /** Checks a message without publishing it; throws the code a client would get. Returns its size. */
-  static validate(app: AppRuntime, room: string, event: string, data: unknown): number {
+  static validate(
+    app: AppRuntime,
+    room: string,
+    event: string,
+    data: unknown,
+    exceptConnectionId?: string,
+  ): number {
     if (!isValidRoomName(room)) throw new RelaybaseError("INVALID_ROOM_NAME");
+    if (exceptConnectionId !== undefined && !isValidConnectionId(exceptConnectionId)) {
+      throw new RelaybaseError("INVALID_CONNECTION_ID");
+    }
     if (!isValidEventName(event)) throw new RelaybaseError("INVALID_EVENT_NAME");
+    // Before measuring: encoding a deep enough value throws (and crashed Socket.IO's encoder).
+    if (exceedsDepth(data)) throw new RelaybaseError("DATA_TOO_DEEP");
     const size = messageSize(data);
     if (size > app.limits.maxMessageBytes) {
       throw new RelaybaseError(
@@ -72,18 +89,38 @@ export class Publisher {
 
   async publish(input: PublishInput): Promise<Published> {
     const { app, room, event, data } = input;
-    const bytes = input.validatedSize ?? Publisher.validate(app, room, event, data);
+    const bytes = input.validatedSize ?? Publisher.validate(app, room, event, data, input.exceptConnectionId);
     const key = roomKey(app.appId, room);
     const id = input.id ?? `m_${randomId(16)}`;
     const ts = Date.now();
-    const stored = { id, event, data, ts, ...(input.from ? { from: input.from } : {}) };
-    const { offset, epoch, duplicate } = await this.history.append(key, stored, retentionOf(app));
-    if (!duplicate) this.observer?.published(app.appId, bytes);
-    // A retried id is delivered again under its first offset: the first attempt may have
-    // been stored but not delivered (a timeout, Redis lost between the two steps), and
-    // subscribers drop offsets they already have.
-    const envelope: MessageEnvelope = { room, ...stored, offset, epoch };
-    await this.fanout.deliver(key, envelope, input.exceptConnectionId);
+    const message = { id, event, data, ts, ...(input.from ? { from: input.from } : {}) };
+    const result = await this.history.append(key, message, retentionOf(app));
+    const { offset, epoch } = result;
+    let delivered: Omit<StoredMessage, "offset"> | undefined = message;
+    if (result.duplicate) {
+      // A retried id fans out the message stored first, under its first offset: that
+      // attempt may have been stored but not delivered (a timeout, Redis lost between the
+      // two steps), and subscribers drop offsets they already have. A reused id with
+      // another body is a client bug: refused, so nobody sees two messages at one offset.
+      delivered = result.stored;
+      if (delivered && !sameContent(delivered, event, data)) {
+        throw new RelaybaseError(
+          "IDEMPOTENCY_CONFLICT",
+          `Message id ${id} was already published to ${room} (offset ${offset}) with another event or data.`,
+        );
+      }
+    } else {
+      this.observer?.published(app.appId, bytes);
+    }
+    if (!delivered) return { id, offset, epoch };
+    const envelope: MessageEnvelope = { room, ...delivered, offset, epoch };
+    const except = input.exceptConnectionId;
+    await this.fanout.deliver(key, envelope, except ? connectionRoomKey(app.appId, except) : undefined);
     return { id, offset, epoch };
   }
+}
+
+/** Whether a retry carries what was stored first (data compared as JSON, as stored). */
+function sameContent(stored: Omit<StoredMessage, "offset">, event: string, data: unknown): boolean {
+  return stored.event === event && JSON.stringify(stored.data ?? null) === JSON.stringify(data ?? null);
 }

@@ -7,6 +7,16 @@ export function roomKey(appId: string, room: string): string {
   return `a:${appId}:${room}`;
 }
 
+/**
+ * The room holding exactly one connection, scoped to its app. A REST publish that
+ * excludes a connection names it by id; reaching it through this room (never through
+ * the bare socket id, which is a namespace-wide room) means an id from another app
+ * reaches no one. Callers check the id with `isValidConnectionId` first.
+ */
+export function connectionRoomKey(appId: string, connectionId: string): string {
+  return `c:${appId}:${connectionId}`;
+}
+
 /** The room of one end user across all their devices. */
 export function userRoomKey(appId: string, userId: string): string {
   return `u:${appId}:${userId}`;

@@ -4,7 +4,7 @@ import {
   RedisUsage,
   readConnectionCounts,
 } from "@relaybase/redis-kit";
-import { closeOnSignals, createLogger, MemoryTenantDirectory } from "@relaybase/server-kit";
+import { closeOnSignals, createLogger, guardProcess, MemoryTenantDirectory } from "@relaybase/server-kit";
 import { createControlPlane } from "./app.js";
 import { loadControlPlaneConfig } from "./config.js";
 
@@ -13,6 +13,7 @@ import { loadControlPlaneConfig } from "./config.js";
 // directory lives only in this process.
 const config = loadControlPlaneConfig();
 const logger = createLogger("control-plane", config.LOG_LEVEL);
+guardProcess(logger);
 const redis = config.REDIS_URL
   ? createRedisClient(config.REDIS_URL, { logger, name: "control-plane" })
   : undefined;

@@ -5,9 +5,10 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type MessageEnvelope, wireError } from "@relaybase/protocol";
+import { type MessageEnvelope, type SkipMarker, wireError } from "@relaybase/protocol";
 import {
   type ConnectionCounter,
+  connectionRoomKey,
   type Fanout,
   type Limiters,
   type Logger,
@@ -65,22 +66,40 @@ export interface RealtimeNode {
   close(): Promise<void>;
 }
 
-/** Delivers through Socket.IO's adapter: local sockets now, the cluster with a cluster adapter. */
+/**
+ * Delivers through Socket.IO's adapter: local sockets now, the cluster with a cluster
+ * adapter. It calls the adapter itself rather than `io.to(room).emit`, because a cluster
+ * adapter's broadcast is async and `emit` drops its promise: a failure there (an encoder
+ * error, Redis) would be an unhandled rejection. Here it is logged with its room.
+ */
 export class SocketIoFanout implements Fanout {
-  constructor(private readonly io: RealtimeServer) {}
+  constructor(
+    private readonly io: RealtimeServer,
+    private readonly logger: Pick<Logger, "error">,
+  ) {}
 
-  deliver(key: string, envelope: MessageEnvelope, exceptConnectionId?: string): void {
-    if (!exceptConnectionId) {
-      this.io.to(key).emit("message", envelope);
-      return;
-    }
-    this.io.to(key).except(exceptConnectionId).emit("message", envelope);
+  deliver(key: string, envelope: MessageEnvelope, exceptRoom?: string): void {
+    this.#broadcast("message", envelope, key, exceptRoom);
+    if (!exceptRoom) return;
     // The excluded connection still learns the offset was taken, so it does not wait
     // for a message that will never come (and does not fetch it from history).
     const { room, offset, epoch } = envelope;
-    this.io.to(exceptConnectionId).emit("skip", { room, offset, epoch });
+    const marker: SkipMarker = { room, offset, epoch };
+    this.#broadcast("skip", marker, exceptRoom);
+  }
+
+  #broadcast(event: "message" | "skip", payload: unknown, room: string, except?: string): void {
+    const packet = { type: EVENT_PACKET, data: [event, payload], nsp: "/" };
+    const opts = { rooms: new Set([room]), except: new Set(except ? [except] : []), flags: {} };
+    const pending: unknown = this.io.of("/").adapter.broadcast(packet, opts);
+    if (pending instanceof Promise) {
+      pending.catch((err: unknown) => this.logger.error({ err, room }, "fan-out failed in the adapter"));
+    }
   }
 }
+
+/** socket.io-parser's PacketType.EVENT. */
+const EVENT_PACKET = 2;
 
 export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
   const { config, directory, keys, logger } = deps;
@@ -104,7 +123,7 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
       skipMiddlewares: false,
     },
   });
-  const publisher = new Publisher(history, new SocketIoFanout(io), deps.usage);
+  const publisher = new Publisher(history, new SocketIoFanout(io, logger), deps.usage);
   const expiry = new TokenExpiry();
   const checkDeps = {
     directory,
@@ -137,6 +156,8 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
     if (socket.recovered) leaveRoomsNoLongerAllowed(socket);
     expiry.arm(socket);
     const { appId } = socket.data;
+    // REST publishes that exclude this connection reach it only through its app's room.
+    void socket.join(connectionRoomKey(appId, socket.id));
     connections.opened(appId);
     const usage = deps.usage;
     // Fires per recipient socket, broadcasts included: one delivery each.

@@ -1,5 +1,5 @@
 import { ConnectionLeases, openClusterServices, RedisRoomHistory, redisLimiters } from "@relaybase/redis-kit";
-import { ConfigError, closeOnSignals, createLogger } from "@relaybase/server-kit";
+import { ConfigError, closeOnSignals, createLogger, guardProcess } from "@relaybase/server-kit";
 import { createAdapter } from "@socket.io/redis-streams-adapter";
 import { createRemoteJWKSet } from "jose";
 import { createClient } from "redis";
@@ -13,6 +13,7 @@ if (!config.REDIS_URL) {
   throw new ConfigError("A realtime node runs alone only in a cluster: set REDIS_URL (or run `npm start`).");
 }
 const logger = createLogger("realtime-node", config.LOG_LEVEL);
+guardProcess(logger);
 
 const { redis, directory, usage, close } = await openClusterServices(config.REDIS_URL, {
   name: "realtime-node",

@@ -3,6 +3,7 @@ import {
   authRequest,
   type Capability,
   can,
+  exceedsDepth,
   isValidRoomName,
   type MessageEnvelope,
   type PublishAck,
@@ -15,6 +16,7 @@ import {
 } from "@relaybase/protocol";
 import {
   type AppRuntime,
+  connectionRoomKey,
   type DailyQuota,
   type Logger,
   Publisher,
@@ -61,12 +63,21 @@ export function registerRoomHandlers(socket: RealtimeSocket, deps: HandlerDeps):
     await socket.join(key);
     if (!since) return { ok: true, ...(await history.position(key)) };
     const replay = await history.since(key, since, retentionOf(app));
-    const messages: MessageEnvelope[] = replay.messages.map((m) => ({
-      room,
-      ...m,
-      epoch: replay.position.epoch,
-    }));
-    return { ok: true, ...replay.position, recovered: replay.recovered, messages };
+    const messages: MessageEnvelope[] = [];
+    const skipped: number[] = [];
+    for (const m of replay.messages) {
+      // An entry no publish could store today (kept from before MAX_DATA_DEPTH) would
+      // make the whole ack unencodable: it takes its place as a skipped offset instead.
+      if (exceedsDepth(m.data)) skipped.push(m.offset);
+      else messages.push({ room, ...m, epoch: replay.position.epoch });
+    }
+    return {
+      ok: true,
+      ...replay.position,
+      recovered: replay.recovered,
+      messages,
+      ...(skipped.length > 0 ? { skipped } : {}),
+    };
   });
 
   handle(socket, deps, "unsubscribe", unsubscribeRequest, async ({ room }): Promise<UnsubscribeAck> => {
@@ -147,8 +158,9 @@ function authorize(socket: RealtimeSocket, capability: Capability, room: string)
  */
 export function leaveRoomsNoLongerAllowed(socket: RealtimeSocket): void {
   const prefix = roomKey(socket.data.appId, "");
+  const own = connectionRoomKey(socket.data.appId, socket.id);
   for (const key of socket.rooms) {
-    if (key === socket.id) continue;
+    if (key === socket.id || key === own) continue;
     const allowed = key.startsWith(prefix) && can(socket.data.caps, "subscribe", key.slice(prefix.length));
     if (!allowed) void socket.leave(key);
   }

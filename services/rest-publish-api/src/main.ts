@@ -5,7 +5,7 @@ import {
   redisLimiters,
   StreamEmitterFanout,
 } from "@relaybase/redis-kit";
-import { ConfigError, closeOnSignals, createLogger, Publisher } from "@relaybase/server-kit";
+import { ConfigError, closeOnSignals, createLogger, guardProcess, Publisher } from "@relaybase/server-kit";
 import { createRestPublishApi } from "./app.js";
 import { loadRestPublishApiConfig } from "./config.js";
 
@@ -16,6 +16,7 @@ if (!config.REDIS_URL) {
   throw new ConfigError("The REST API runs alone only in a cluster: set REDIS_URL (or run `npm start`).");
 }
 const logger = createLogger("rest-publish-api", config.LOG_LEVEL);
+guardProcess(logger);
 // Messages published here are counted here (deliveries are counted by the nodes).
 const { redis, directory, usage, close } = await openClusterServices(config.REDIS_URL, {
   name: "rest-publish-api",

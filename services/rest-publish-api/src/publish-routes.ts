@@ -105,7 +105,7 @@ async function checkLimits(deps: PublishRouteDeps, app: AppRuntime, requests: nu
 
 /** Checks the message for every room it goes to; returns its size (the same in each). */
 function validate(app: AppRuntime, rooms: string[], body: PublishBody): number {
-  const size = Publisher.validate(app, rooms[0]!, body.event, body.data);
+  const size = Publisher.validate(app, rooms[0]!, body.event, body.data, body.exceptConnectionId);
   for (const room of rooms.slice(1)) {
     if (!isValidRoomName(room)) throw new RelaybaseError("INVALID_ROOM_NAME");
   }
