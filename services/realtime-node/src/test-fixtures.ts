@@ -35,7 +35,10 @@ export interface NodeFixture {
   close(): Promise<void>;
 }
 
-export async function startNode(config: Partial<RealtimeNodeDeps["config"]> = {}): Promise<NodeFixture> {
+export async function startNode(
+  config: Partial<RealtimeNodeDeps["config"]> = {},
+  deps: Partial<Omit<RealtimeNodeDeps, "config" | "directory" | "keys">> = {},
+): Promise<NodeFixture> {
   const { privateKey, publicKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
   const jwk = { ...(await exportJWK(publicKey)), kid: "test-1", alg: "EdDSA" };
   const directory = new MemoryTenantDirectory();
@@ -50,6 +53,7 @@ export async function startNode(config: Partial<RealtimeNodeDeps["config"]> = {}
     directory,
     keys: createLocalJWKSet({ keys: [jwk] }),
     logger: createLogger("test", "silent"),
+    ...deps,
   });
   const { port } = await node.listen(0, "127.0.0.1");
   const url = `http://127.0.0.1:${port}`;
