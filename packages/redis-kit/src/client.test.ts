@@ -2,7 +2,7 @@ import { RelaybaseError } from "@relaybase/protocol";
 import { ErrorReply } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, createRedisClient, type RedisClient, toRelaybaseError } from "./client.js";
-import { SHARED_REDIS_URL } from "./testing/redis-server.js";
+import { OwnRedisServer, SHARED_REDIS_URL } from "./testing/redis-server.js";
 
 describe("Redis client helpers", () => {
   let client: RedisClient;
@@ -41,6 +41,35 @@ describe("Redis client helpers", () => {
     const started = Date.now();
     const err = await call(idle, ["PING"], 1_000).catch((e: unknown) => e);
     expect((err as RelaybaseError).code).toBe("UNAVAILABLE");
-    expect(Date.now() - started).toBeLessThan(100);
+    // Well before its 1 s timeout: it did not wait for an answer that cannot come.
+    expect(Date.now() - started).toBeLessThan(900);
+  });
+
+  it("does not count a blocked event loop as Redis's time (defect: UNAVAILABLE in reconnect storms)", async () => {
+    // Redis answers PING in well under a millisecond; this process then stays busy for
+    // longer than the timeout, as a node does while hundreds of clients reconnect.
+    const reply = call(client, ["PING"], 200);
+    const busyUntil = performance.now() + 600;
+    while (performance.now() < busyUntil) {
+      // a blocked event loop
+    }
+    expect(await reply).toBe("PONG");
+  });
+
+  it("still times out when Redis itself does not answer", async () => {
+    // Its own server, paused: the shared one serves other test files meanwhile.
+    const own = await OwnRedisServer.start();
+    const paused = createRedisClient(own.url);
+    const admin = createRedisClient(own.url);
+    try {
+      await Promise.all([paused.connect(), admin.connect()]);
+      await call(admin, ["CLIENT", "PAUSE", "1500", "ALL"], 1_000);
+      const err = await call(paused, ["PING"], 200).catch((e: unknown) => e);
+      expect((err as RelaybaseError).code).toBe("UNAVAILABLE");
+    } finally {
+      paused.disconnect().catch(() => {});
+      admin.disconnect().catch(() => {});
+      await own.stop();
+    }
   });
 });

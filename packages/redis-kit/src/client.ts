@@ -91,11 +91,11 @@ export function toRelaybaseError(err: unknown): unknown {
 export type Reply = string | number | null | Reply[];
 
 /**
- * Sends one command and waits at most `timeoutMs` for the reply. Fails at once when
- * the client is not connected, whether or not its offline queue is enabled (so nothing
- * of ours waits in that queue). A command that timed out may still run later: callers
- * of writes rely on idempotency (message ids). Errors are left as they are; `call`
- * maps them with `toRelaybaseError`.
+ * Sends one command and waits at most `timeoutMs` of Redis's time for the reply. Fails
+ * at once when the client is not connected, whether or not its offline queue is enabled
+ * (so nothing of ours waits in that queue). A command that timed out may still run
+ * later: callers of writes rely on idempotency (message ids). Errors are left as they
+ * are; `call` maps them with `toRelaybaseError`.
  *
  * No AbortSignal: in node-redis 4.7 aborting a command that was already written
  * corrupts the client's queue (its abort listener unlinks a node that is no longer in
@@ -103,19 +103,55 @@ export type Reply = string | number | null | Reply[];
  */
 export async function rawCall(client: RedisClient, args: string[], timeoutMs: number): Promise<Reply> {
   if (!client.isReady) throw new Error("The Redis client is not connected.");
-  let timer: NodeJS.Timeout | undefined;
+  let cancel = () => {};
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(new Error(`Redis did not answer within ${timeoutMs} ms.`));
-    }, timeoutMs);
+    cancel = redisDeadline(timeoutMs, () => reject(new Error(`Redis did not answer within ${timeoutMs} ms.`)));
   });
   const command = client.sendCommand<Reply>(args);
   command.catch(() => {});
   try {
     return await Promise.race([command, timeout]);
   } finally {
-    clearTimeout(timer);
+    cancel();
   }
+}
+
+/** How often a deadline looks at the clock; see `redisDeadline`. */
+const DEADLINE_TICK_MS = 100;
+
+/**
+ * Calls `onExpired` once Redis has had `timeoutMs` to answer: time the event loop spent
+ * blocked is not counted. A plain timer cannot tell the two apart. When this process is
+ * busy (a reconnect storm of hundreds of handshakes, measured at 1.1 s of loop lag), a
+ * reply that arrived in 30 ms waits unread in the socket, and a 1 s timer would fire
+ * first (timers run before I/O is polled) and call a healthy Redis unavailable. So the
+ * clock ticks every DEADLINE_TICK_MS, each tick counts at most two ticks' worth of time
+ * (the rest was the loop, not Redis), and the final verdict waits one `setImmediate`, so
+ * any reply already received is read before it. Returns the function that cancels it.
+ */
+export function redisDeadline(timeoutMs: number, onExpired: () => void): () => void {
+  const tickMs = Math.max(1, Math.min(DEADLINE_TICK_MS, timeoutMs));
+  let waited = 0;
+  let last = performance.now();
+  let cancelled = false;
+  let timer: NodeJS.Timeout;
+  const tick = () => {
+    const now = performance.now();
+    waited += Math.min(now - last, 2 * tickMs);
+    last = now;
+    if (waited < timeoutMs) {
+      timer = setTimeout(tick, Math.min(tickMs, timeoutMs - waited));
+      return;
+    }
+    setImmediate(() => {
+      if (!cancelled) onExpired();
+    });
+  };
+  timer = setTimeout(tick, tickMs);
+  return () => {
+    cancelled = true;
+    clearTimeout(timer);
+  };
 }
 
 export async function call(client: RedisClient, args: string[], timeoutMs: number): Promise<Reply> {
