@@ -105,7 +105,9 @@ export async function rawCall(client: RedisClient, args: string[], timeoutMs: nu
   if (!client.isReady) throw new Error("The Redis client is not connected.");
   let cancel = () => {};
   const timeout = new Promise<never>((_, reject) => {
-    cancel = redisDeadline(timeoutMs, () => reject(new Error(`Redis did not answer within ${timeoutMs} ms.`)));
+    cancel = redisDeadline(timeoutMs, () =>
+      reject(new Error(`Redis did not answer within ${timeoutMs} ms.`)),
+    );
   });
   const command = client.sendCommand<Reply>(args);
   command.catch(() => {});

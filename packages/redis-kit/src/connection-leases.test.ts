@@ -48,7 +48,7 @@ describe("ConnectionLeases", () => {
     await survivor.close();
   });
 
-  it("liveCount leaves out a node whose Redis connection is gone, before its lease expires", async () => {
+  it("liveElsewhere leaves out a node whose Redis connection is gone, before its lease expires", async () => {
     const survivor = new ConnectionLeases(redis, { prefix, leaseMs: 60_000 });
     const ownClient = createRedisClient("redis://127.0.0.1:6379");
     await ownClient.connect();
@@ -57,12 +57,13 @@ describe("ConnectionLeases", () => {
     crashed.opened("app_5");
     survivor.opened("app_5");
     await Promise.all([crashed.refresh(), survivor.refresh()]);
-    expect(await survivor.liveCount("app_5")).toBe(3);
+    expect(await survivor.liveElsewhere("app_5")).toBe(2);
     // The process dies: the kernel closes its connection, no close(), the lease runs on.
     await ownClient.disconnect();
-    await new Promise((r) => setTimeout(r, 50));
+    await expect.poll(() => survivor.liveElsewhere("app_5")).toBe(0);
     expect(await survivor.count("app_5")).toBe(3);
-    expect(await survivor.liveCount("app_5")).toBe(1);
+    expect(await survivor.liveElsewhere("app_5")).toBe(0);
+    expect(survivor.local("app_5")).toBe(1);
     await survivor.close();
   });
 

@@ -189,7 +189,7 @@ export class ConnectionLeases extends MemoryConnectionCounter {
   /** Writes the counts that changed since the last write. */
   async flush(): Promise<void> {
     if (this.#dirty.size === 0 || this.#closed) return;
-    const counts = [...this.#dirty].flatMap((appId) => [appId, String(this.local.get(appId) ?? 0)]);
+    const counts = [...this.#dirty].flatMap((appId) => [appId, String(this.local(appId))]);
     this.#dirty.clear();
     await UPDATE.run(
       this.#client,
@@ -203,7 +203,7 @@ export class ConnectionLeases extends MemoryConnectionCounter {
   async refresh(): Promise<void> {
     if (this.#closed) return;
     this.#dirty.clear();
-    const counts = [...this.local].flatMap(([appId, n]) => [appId, String(n)]);
+    const counts = [...this.localByApp].flatMap(([appId, n]) => [appId, String(n)]);
     const expiry = Date.now() + this.#leaseMs;
     await PUBLISH.run(
       this.#client,
@@ -222,14 +222,14 @@ export class ConnectionLeases extends MemoryConnectionCounter {
   }
 
   /**
-   * Like `count`, but leaves out nodes whose Redis connection is gone. A process that
+   * Like `elsewhere`, but leaves out nodes whose Redis connection is gone. A process that
    * crashes or is killed (`kill -9`) has its connection closed by the kernel at once, so
    * Redis knows before its lease expires: its clients, reconnecting elsewhere, are not
    * counted twice. (A machine that vanishes without closing its connections is still
    * counted until its lease expires.) For a would-be refusal only: it lists clients. A
    * node whose connection was just re-established counts as gone until its next refresh.
    */
-  async liveCount(appId: string): Promise<number> {
+  async liveElsewhere(appId: string): Promise<number> {
     const ids = (await call(this.#client, ["HGETALL", this.#idsKey], this.#timeoutMs)) as string[];
     const others = new Map<string, string>();
     for (let i = 0; i + 1 < ids.length; i += 2) {
@@ -243,23 +243,21 @@ export class ConnectionLeases extends MemoryConnectionCounter {
       const alive = new Set([...list.matchAll(/(?:^|\s)id=(\d+)/g)].map((m) => m[1]));
       dead = [...others].filter(([, clientId]) => !alive.has(clientId)).map(([node]) => node);
     }
-    const rest = await SUM.run(
+    return Number(await this.#sumOthers(appId, dead));
+  }
+
+  /** The other live nodes' last published counts (this node's own share is `local`). */
+  override async elsewhere(appId: string): Promise<number> {
+    return Number(await this.#sumOthers(appId, []));
+  }
+
+  #sumOthers(appId: string, dead: string[]) {
+    return SUM.run(
       this.#client,
       [this.#nodesKey],
       [String(Date.now()), this.#nodeKeyPrefix, this.nodeId, appId, ...dead],
       this.#timeoutMs,
     );
-    return Number(rest) + (this.local.get(appId) ?? 0);
-  }
-
-  override async count(appId: string): Promise<number> {
-    const others = await SUM.run(
-      this.#client,
-      [this.#nodesKey],
-      [String(Date.now()), this.#nodeKeyPrefix, this.nodeId, appId],
-      this.#timeoutMs,
-    );
-    return Number(others) + (this.local.get(appId) ?? 0);
   }
 
   /** Withdraws this node's counts at once (a graceful stop). */

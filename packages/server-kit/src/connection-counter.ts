@@ -6,37 +6,49 @@
 export interface ConnectionCounter {
   opened(appId: string): void;
   closed(appId: string): void;
-  /** Connections of this app on every live node. */
-  count(appId: string): Promise<number>;
+  /** This process's connections of this app, now. */
+  local(appId: string): number;
+  /** Connections of this app on every other live node (0 with one process). */
+  elsewhere(appId: string): Promise<number>;
   /**
-   * A stricter, costlier count for a would-be refusal: leaves out nodes known to be dead
-   * before their lease expires. Absent where `count` is already exact (one process).
+   * A stricter, costlier `elsewhere` for a would-be refusal: leaves out nodes known to
+   * be dead before their lease expires. Absent where `elsewhere` is already exact.
    */
-  liveCount?(appId: string): Promise<number>;
+  liveElsewhere?(appId: string): Promise<number>;
+  /** Connections of this app on every live node: `elsewhere` + `local`. */
+  count(appId: string): Promise<number>;
   close(): Promise<void>;
 }
 
 /** One process: the local count is the whole count. */
 export class MemoryConnectionCounter implements ConnectionCounter {
-  protected readonly local = new Map<string, number>();
+  protected readonly localByApp = new Map<string, number>();
 
   opened(appId: string): void {
-    this.local.set(appId, (this.local.get(appId) ?? 0) + 1);
+    this.localByApp.set(appId, (this.localByApp.get(appId) ?? 0) + 1);
   }
 
   closed(appId: string): void {
-    const next = (this.local.get(appId) ?? 0) - 1;
-    if (next > 0) this.local.set(appId, next);
-    else this.local.delete(appId);
+    const next = (this.localByApp.get(appId) ?? 0) - 1;
+    if (next > 0) this.localByApp.set(appId, next);
+    else this.localByApp.delete(appId);
+  }
+
+  local(appId: string): number {
+    return this.localByApp.get(appId) ?? 0;
+  }
+
+  async elsewhere(_appId: string): Promise<number> {
+    return 0;
   }
 
   async count(appId: string): Promise<number> {
-    return this.local.get(appId) ?? 0;
+    return this.local(appId) + (await this.elsewhere(appId));
   }
 
   /** This process's connections per app (the whole count when embedded; usage peaks). */
   localCounts(): Map<string, number> {
-    return new Map(this.local);
+    return new Map(this.localByApp);
   }
 
   async close(): Promise<void> {}

@@ -158,7 +158,6 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
     const { appId } = socket.data;
     // REST publishes that exclude this connection reach it only through its app's room.
     void socket.join(connectionRoomKey(appId, socket.id));
-    connections.opened(appId);
     const usage = deps.usage;
     // Fires per recipient socket, broadcasts included: one delivery each.
     if (usage) {
@@ -177,10 +176,9 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
       publishLimits,
       dailyQuota: limiters.daily,
     });
-    socket.on("disconnect", () => {
-      expiry.clear(socket.id);
-      connections.closed(appId);
-    });
+    // The connection count was taken at admission and is given back on disconnect
+    // (connection-checks.ts).
+    socket.on("disconnect", () => expiry.clear(socket.id));
   });
 
   return {

@@ -2,7 +2,7 @@ import { type HandshakeAuth, RelaybaseError } from "@relaybase/protocol";
 import type { AppRuntime, TenantDirectory } from "@relaybase/server-kit";
 import { verifyToken } from "@relaybase/server-kit";
 import type { JWTVerifyGetKey } from "jose";
-import { type ConnectionLimitDeps, checkConnectionQuota, checkConnectRate, clientAddress } from "./limits.js";
+import { admitWithinQuota, type ConnectionLimitDeps, checkConnectRate, clientAddress } from "./limits.js";
 import type { RealtimeSocket, SocketData } from "./types.js";
 
 /**
@@ -24,17 +24,31 @@ export async function checkConnection(socket: RealtimeSocket, deps: CheckDeps): 
   const app = await appByKey(auth.key, deps.directory);
   checkOrigin(app, socket.handshake.headers.origin);
   const data = await authenticate(app, auth.token, deps);
-  const release = await checkConnectionQuota(app, deps.limits);
+  // Counted as open from here on; see `countUntilGone` for who gives the place back.
+  const giveBack = await admitWithinQuota(app, deps.limits);
   try {
     await checkConnectRate(app, clientAddress(socket.handshake, deps.limits.trustProxy), deps.limits);
   } catch (err) {
-    release();
+    giveBack();
     throw err;
   }
-  // The place is held until the socket is counted: Socket.IO emits `connection` (which
-  // counts it) on the next tick after the middleware accepts, before any setImmediate.
-  setImmediate(release);
+  countUntilGone(socket, giveBack);
   return data;
+}
+
+/**
+ * An admitted socket is counted from the quota check until it is gone: its `disconnect`
+ * gives the place back, or, if the client leaves before Socket.IO emits `connection` (it
+ * then drops the socket silently, with no `disconnect`), the transport's `close`. The
+ * give-back function runs once, however many of these fire.
+ */
+function countUntilGone(socket: RealtimeSocket, giveBack: () => void): void {
+  if (socket.conn.readyState !== "open") {
+    giveBack();
+    return;
+  }
+  socket.conn.once("close", giveBack);
+  socket.once("disconnect", giveBack);
 }
 
 export function refuseWhileDraining(isDraining: () => boolean): void {

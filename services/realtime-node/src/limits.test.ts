@@ -26,14 +26,17 @@ describe("clientAddress", () => {
 });
 
 describe("PendingAdmissions", () => {
-  it("tells each handshake how many are ahead of it, and forgets released ones once", () => {
+  it("counts, for each handshake, the older ones still deciding", () => {
     const pending = new PendingAdmissions();
     const first = pending.hold("a");
     const second = pending.hold("a");
-    expect([first.ahead, second.ahead, pending.hold("b").ahead]).toEqual([0, 1, 0]);
+    const third = pending.hold("a");
+    expect([first.ahead(), second.ahead(), third.ahead(), pending.hold("b").ahead()]).toEqual([0, 1, 2, 0]);
+    // Once the first has decided (admitted and counted, or refused), nobody counts it.
     first.release();
     first.release();
-    expect(pending.hold("a").ahead).toBe(1);
+    expect([second.ahead(), third.ahead()]).toEqual([0, 1]);
+    expect(pending.hold("a").ahead()).toBe(2);
   });
 });
 

@@ -12,7 +12,7 @@ import type { RealtimeSocket } from "./types.js";
 
 /**
  * The realtime node's limits (DESIGN §6, docs/limits.md), one small function per rule:
- * at the handshake the connection quota, then the connect rate (DESIGN §4 order); on
+ * at the handshake the connection quota (which also counts the connection), then the connect rate (DESIGN §4 order); on
  * `subscribe` the rooms per connection; on `publish` the per-connection rate (the size
  * is checked by the Publisher, the daily quota by `takeDailyQuota` from server-kit).
  *
@@ -25,7 +25,7 @@ export interface ConnectionLimitDeps {
   connections: ConnectionCounter;
   /** The cluster's shared budgets (connect rate per app and IP). */
   rate: RateLimiter;
-  /** Handshakes this node admitted but has not counted yet. */
+  /** Handshakes on this node whose quota check has not decided yet. */
   pending: PendingAdmissions;
   /** Reverse proxies in front of the node that append to X-Forwarded-For (TRUST_PROXY). */
   trustProxy: number;
@@ -33,66 +33,96 @@ export interface ConnectionLimitDeps {
 }
 
 /**
- * Handshakes between "admitted by the quota check" and "counted as open". Without them,
- * a burst of handshakes for one app would all read the same count while awaiting Redis
- * and all be admitted past the quota; with them, each counts the ones ahead of it.
+ * Handshakes whose quota check is waiting for the cluster's count. Without them, a burst
+ * of handshakes for one app would all read the same count while awaiting Redis and all
+ * be admitted past the quota; with them, each also counts the ones that started before
+ * it and are still deciding. A handshake is here only while deciding: once admitted it
+ * is counted as open in the same step (so no socket is ever counted twice, as it was
+ * when admitted sockets stayed here until a later tick).
  */
 export class PendingAdmissions {
-  readonly #byApp = new Map<string, number>();
+  #next = 0;
+  /** Per app, the sequence numbers of deciding handshakes, oldest first. */
+  readonly #byApp = new Map<string, Set<number>>();
 
-  /** Holds a place; returns how many were held before it and the function that lets it go. */
-  hold(appId: string): { ahead: number; release: () => void } {
-    const ahead = this.#byApp.get(appId) ?? 0;
-    this.#byApp.set(appId, ahead + 1);
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      const left = (this.#byApp.get(appId) ?? 1) - 1;
-      if (left > 0) this.#byApp.set(appId, left);
-      else this.#byApp.delete(appId);
+  /** Holds a place; `ahead()` counts the older ones still deciding, `release()` lets it go. */
+  hold(appId: string): { ahead: () => number; release: () => void } {
+    const seq = this.#next++;
+    let held = this.#byApp.get(appId);
+    if (!held) this.#byApp.set(appId, (held = new Set()));
+    held.add(seq);
+    const set = held;
+    return {
+      ahead: () => {
+        let n = 0;
+        for (const other of set) {
+          if (other === seq) break;
+          n++;
+        }
+        return n;
+      },
+      release: () => {
+        set.delete(seq);
+        if (set.size === 0 && this.#byApp.get(appId) === set) this.#byApp.delete(appId);
+      },
     };
-    return { ahead, release };
   }
 }
 
 /**
- * Concurrent connections per app, across the cluster (`maxConnections`). Returns the
- * function that releases this handshake's place once the socket is counted (or refused
- * by a later check). Other nodes' counts are as fresh as their last write (they write
- * each change at once), so two nodes admitting in the same instant can pass the quota by
- * a connection or two; a node never passes it on its own. Before refusing, the count is
- * taken again without nodes known to be dead (their Redis connection closed), so the
- * clients of a crashed node are admitted elsewhere while its lease still runs.
+ * Concurrent connections per app, across the cluster (`maxConnections`). Admits the
+ * handshake by counting it as open at once, and returns the function that gives the
+ * place back (a later check refused it, or the client left before it connected).
+ *
+ * The decision adds, at one instant: other nodes' counts (as fresh as their last write;
+ * they write each change at once, so two nodes admitting in the same instant can pass
+ * the quota by a connection or two), this node's open connections, and this node's older
+ * handshakes still deciding. A node never passes the quota on its own, and never counts
+ * a socket twice. Before refusing, other nodes are counted again without those known to
+ * be dead (their Redis connection closed), so the clients of a crashed node are
+ * admitted elsewhere while its lease still runs.
  */
-export async function checkConnectionQuota(app: AppRuntime, deps: ConnectionLimitDeps): Promise<() => void> {
+export async function admitWithinQuota(app: AppRuntime, deps: ConnectionLimitDeps): Promise<() => void> {
   const max = app.limits.maxConnections;
-  const { ahead, release } = deps.pending.hold(app.appId);
-  let count: number;
+  const { connections } = deps;
+  const hold = deps.pending.hold(app.appId);
+  let closed = false;
+  const admit = () => {
+    hold.release();
+    connections.opened(app.appId);
+    return () => {
+      if (closed) return;
+      closed = true;
+      connections.closed(app.appId);
+    };
+  };
+  let elsewhere: number;
   try {
-    count = await deps.connections.count(app.appId);
+    elsewhere = await connections.elsewhere(app.appId);
   } catch (err) {
     warnFailOpen(deps.logger, "connection quota", err, app.appId);
-    return release;
+    return admit();
   }
+  const total = () => elsewhere + connections.local(app.appId) + hold.ahead();
   // Over? Make sure it is not a dead node's clients being counted twice while they
   // reconnect here, before that node's lease expires. If that check fails (e.g. a Redis
   // that refuses CLIENT LIST), the lease-based count stands.
-  if (count + ahead >= max && deps.connections.liveCount) {
+  if (total() >= max && connections.liveElsewhere) {
     try {
-      count = await deps.connections.liveCount(app.appId);
+      elsewhere = await connections.liveElsewhere(app.appId);
     } catch (err) {
       warnFailOpen(deps.logger, "live connection count", err, app.appId);
     }
   }
-  if (count + ahead >= max) {
-    release();
+  const count = total();
+  if (count >= max) {
+    hold.release();
     throw new RelaybaseError(
       "OVER_CONNECTION_QUOTA",
       `This app has ${count} connections; its plan allows ${max}. Upgrade the plan or close connections.`,
     );
   }
-  return release;
+  return admit();
 }
 
 /** New connections per second to one app from one IP address (`connectionsPerSecondPerIp`). */
