@@ -83,6 +83,19 @@ describe("RoomSequencer", () => {
     expect(seq.position).toEqual({ offset: 41, epoch: "e1" });
   });
 
+  it("reports no gap when history no longer reaches back but the messages arrived anyway", () => {
+    // After a Socket.IO recovery the missed messages are replayed by the connection
+    // while the checking subscribe is in flight; a trimmed history then is no gap.
+    const seq = subscribedAt(2);
+    seq.begin();
+    seq.receive(msg(3));
+    seq.receive(msg(4));
+    const result = seq.ack({ offset: 4, epoch: "e1", recovered: false, messages: [] });
+    expect(result.recovered).toBe(true);
+    expect(result.gap).toBeUndefined();
+    expect(offsets(result.deliver)).toEqual([3, 4]);
+  });
+
   it("reports a gap when the epoch changed, then refetches the new epoch from its start", () => {
     const seq = subscribedAt(7);
     seq.begin();

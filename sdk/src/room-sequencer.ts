@@ -96,7 +96,11 @@ export class RoomSequencer {
     this.#buffer = [];
     const baseline = { offset: body.offset, epoch: body.epoch };
     if (!since) return { deliver: this.#settle(baseline, incoming) };
-    const recovered = body.recovered !== false && body.epoch === since.epoch;
+    // History may no longer reach back while the messages are in hand anyway (Socket.IO's
+    // own recovery replayed them before this ack): then nothing is missing.
+    const recovered =
+      body.epoch === since.epoch &&
+      (body.recovered !== false || covers(incoming, since.offset, body.offset, body.epoch));
     if (recovered) return { deliver: this.#settle(since, incoming), recovered };
     const gap: Gap = {
       lastOffset: since.offset,
@@ -169,4 +173,11 @@ export class RoomSequencer {
     this.#held = held;
     return deliver;
   }
+}
+
+/** Whether `messages` hold every offset after `from` up to `to` in `epoch`. */
+function covers(messages: MessageEnvelope[], from: number, to: number, epoch: string): boolean {
+  const have = new Set<number>();
+  for (const m of messages) if (m.epoch === epoch && m.offset > from && m.offset <= to) have.add(m.offset);
+  return have.size === to - from;
 }

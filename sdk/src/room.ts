@@ -256,12 +256,13 @@ export class Room<Events extends object = DefaultEvents> {
     this.#leaveOnRecover = false;
     if (this.#state === "subscribed") {
       if (recovered && !this.#seq.pending) {
-        // Socket.IO kept the room joined and replays what was missed by itself.
+        // Socket.IO kept the room joined and replays what was missed by itself. The
+        // subscribe below (`since` the last position) still checks it against the room's
+        // history: a message fanned out while the session was being restored on the new
+        // node reaches neither the replay nor the socket, and if it was the room's last
+        // one, no later message would reveal the hole.
         this.#status.emit("resumed", { room: this.name, recovered: true, via: "connection" });
-        this.#watchHoles();
-        return;
-      }
-      if (!recovered) {
+      } else if (!recovered) {
         this.#reason = "reconnect";
         this.#holdPublishes = true;
       }
