@@ -161,6 +161,25 @@ describe.each(DB_MODES)("sessions and auth limits over HTTP (%s)", (mode) => {
   });
 });
 
+// The client address is an HTTP matter; one database mode is enough.
+describe("signup limit behind a reverse proxy (TRUST_PROXY=1, pglite)", () => {
+  const cp = useControlPlane("pglite", { SIGNUPS_PER_HOUR: "1", TRUST_PROXY: "1" });
+  const signupFrom = (forwardedFor: string) =>
+    fetch(`${cp.server.url}/trpc/auth.signup`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-forwarded-for": forwardedFor },
+      body: JSON.stringify({ email: uniqueEmail("proxied"), password: PASSWORD }),
+    });
+
+  it("counts per client address the proxy saw, not per proxy", async () => {
+    expect((await signupFrom("198.51.100.1")).status).toBe(200);
+    expect((await signupFrom("198.51.100.2")).status).toBe(200);
+    expect((await signupFrom("198.51.100.1")).status).toBe(429);
+    // Only the last hop is trusted: a client cannot pick its address by prepending one.
+    expect((await signupFrom("203.0.113.9, 198.51.100.2")).status).toBe(429);
+  });
+});
+
 // Replicas of the control plane share Postgres and Redis; PGlite is one process's own
 // database, so there is no PGlite cluster to test.
 describe("login limit shared by two control planes on one Redis (postgres)", () => {
