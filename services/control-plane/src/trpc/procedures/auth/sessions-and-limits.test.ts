@@ -222,6 +222,15 @@ describe("login limit shared by two control planes on one Redis (postgres)", () 
     // Each replica has seen only 5, yet both refuse, the right password included.
     expect(await relaybaseCodeOf(onA.auth.login.mutate({ email, password: PASSWORD }))).toBe("RATE_LIMITED");
     expect(await relaybaseCodeOf(onB.auth.login.mutate({ email, password: PASSWORD }))).toBe("RATE_LIMITED");
+    const res = await fetch(`${b.url}/trpc/auth.login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email, password: PASSWORD }),
+    });
+    expect(res.status).toBe(429);
+    const retryAfter = Number(res.headers.get("retry-after"));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(60);
     // The budget is in Redis, under this test's prefix.
     const keys: string[] = [];
     for await (const key of redis.scanIterator({ MATCH: `${prefix}*cp-login*` })) keys.push(key);
