@@ -47,7 +47,8 @@ const WHERE: Record<ErrorCode, string> = {
   RATE_LIMITED:
     "publish ack (more than the plan's client publishes per second on one connection; a connection that keeps " +
     "sending after it is refused also gets it as a `notice` and is disconnected), REST publish and batch (more " +
-    "than the app's REST publishes per second; `Retry-After`), console login attempts",
+    "than the app's REST publishes per second; `Retry-After`), console login and signup attempts (tRPC " +
+    "`data.retryAfter` and `Retry-After`; LOGIN_ATTEMPTS_PER_MINUTE, SIGNUPS_PER_HOUR)",
   OVER_CONNECTION_QUOTA:
     "connect error: the app already has its plan's concurrent connections across the cluster (docs/limits.md)",
   CONNECT_RATE_LIMITED: "connect error: too many new connections per second to this app from one IP address",
@@ -120,7 +121,8 @@ Each service reads its environment once at start through one zod schema and stop
 message naming every bad variable. The all-in-one process (\`npm start\`) reads all three
 sets from one environment; there, \`PORT\` is replaced by \`CONTROL_PLANE_PORT\` (default 4000),
 \`REALTIME_PORT\` (4001) and \`REST_PORT\` (4002), and the realtime node's \`TOKEN_ISSUER\` is
-the control plane's \`PUBLIC_URL\`.
+the control plane's \`PUBLIC_URL\` (unset: \`http://localhost:<CONTROL_PLANE_PORT>\`, so changing the
+port alone keeps tokens and their issuer in step).
 
 ${section("Control plane (`services/control-plane`)", "Accounts, apps, keys, tokens, the console API.", controlPlaneConfigSchema)}
 ${section("Realtime node (`services/realtime-node`)", "Socket.IO connections.", realtimeNodeConfigSchema)}

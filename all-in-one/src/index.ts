@@ -1,1 +1,1 @@
-export { type Platform, type PlatformUrls, startPlatform } from "./platform.js";
+export { type Platform, type PlatformUrls, PortUnavailableError, startPlatform } from "./platform.js";

@@ -1,3 +1,5 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { closeOnSignals, createLogger, guardProcess } from "@relaybase/server-kit";
 import { startPlatform } from "./platform.js";
 
@@ -6,10 +8,15 @@ guardProcess(logger);
 
 /** `npm start`: the whole platform in one process, then where to go next. */
 const platform = await startPlatform().catch((err: unknown) => {
+  // Config errors and taken ports say which variable to change; print them without a stack.
   console.error(err instanceof Error ? err.message : err);
   process.exit(1);
 });
 const { controlPlane, realtime, rest } = platform.urls;
+
+// The session cookie of the curl steps goes to a temp file, never into the working tree.
+const cookies = shellWord(join(tmpdir(), "relaybase-cookies.txt"));
+const json = "-H 'content-type: application/json'";
 
 console.log(`
 Relaybase is running (embedded: PGlite in ${process.env.DATA_DIR ?? ".data"}, in-memory adapter).
@@ -18,9 +25,21 @@ Relaybase is running (embedded: PGlite in ${process.env.DATA_DIR ?? ".data"}, in
   Realtime (Socket.IO)     ${realtime}
   REST publish API         ${rest}   (OpenAPI: ${rest}/openapi.json)
 
-First time? Sign up, create an app and a secret key: see "Quickstart" in README.md,
-or run:  curl -c .rb-cookies -H 'content-type: application/json' \\
-           -d '{"email":"you@example.com","password":"a long password"}' ${controlPlane}/trpc/auth.signup
+Next steps:
+  1. Sign up through the console API (curl keeps the session cookie in ${cookies}):
+       curl -c ${cookies} ${json} \\
+         -d '{"email":"you@example.com","password":"a long password"}' ${controlPlane}/trpc/auth.signup
+  2. Create an app (the answer has its id and publishable key pk_…), then a secret key for your server:
+       curl -b ${cookies} ${json} -d '{"name":"my app"}' ${controlPlane}/trpc/apps.create
+       curl -b ${cookies} ${json} \\
+         -d '{"appId":"app_…","kind":"secret","name":"my server"}' ${controlPlane}/trpc/keys.create
+  3. Connect a client and publish to it: "Quickstart" in README.md, or all three steps in one go:
+       CP=${controlPlane} REALTIME=${realtime} REST=${rest} npx tsx examples/quickstart.ts
 `);
 
 closeOnSignals(() => platform.close(), logger);
+
+/** A path as one shell word: as is when it is plain, else single-quoted. */
+function shellWord(path: string): string {
+  return /^[\w/.:-]+$/.test(path) ? path : `'${path.replaceAll("'", `'\\''`)}'`;
+}

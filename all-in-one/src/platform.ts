@@ -32,8 +32,10 @@ export interface Platform {
  * an in-process tenant directory and JWKS. Only wiring lives here; each service's
  * behaviour is its own `create…` function, the same one its standalone `main.ts` uses.
  *
- * Ports: CONTROL_PLANE_PORT (4000), REALTIME_PORT (4001), REST_PORT (4002); every other
- * variable is read by the service that owns it (docs/configuration.md).
+ * Ports: CONTROL_PLANE_PORT (4000), REALTIME_PORT (4001), REST_PORT (4002); a port that is
+ * taken fails with a `PortUnavailableError` naming its variable. Every other variable is
+ * read by the service that owns it (docs/configuration.md); the control plane's PUBLIC_URL,
+ * the tokens' issuer, follows CONTROL_PLANE_PORT unless it is set.
  */
 export async function startPlatform(env: Env = process.env): Promise<Platform> {
   const cpConfig: ControlPlaneConfig = loadControlPlaneConfig({ ...env, PORT: env.CONTROL_PLANE_PORT });
@@ -80,23 +82,82 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
     logger: logger.child({ part: "rest-publish-api" }),
   });
 
-  const cpAddress = await controlPlane.app.listen({ port: cpConfig.PORT, host: cpConfig.HOST });
-  const nodeAddress = await node.listen(nodeConfig.PORT, nodeConfig.HOST);
-  const restAddress = await rest.listen({ port: restConfig.PORT, host: restConfig.HOST });
-
-  return {
-    urls: {
-      controlPlane: cpAddress,
-      realtime: `http://${hostOf(nodeConfig.HOST)}:${nodeAddress.port}`,
-      rest: restAddress,
-    },
-    async close() {
-      await node.close();
-      await rest.close();
-      await usage.close().catch(() => {});
-      await controlPlane.close();
-    },
+  const close = async () => {
+    await node.close();
+    await rest.close();
+    await usage.close().catch(() => {});
+    await controlPlane.close();
   };
+  // After a failed start: each part on its own, so one that never listened cannot keep the rest open.
+  const closeAfterFailure = async () => {
+    for (const part of [
+      () => node.close(),
+      () => rest.close(),
+      () => usage.close(),
+      () => controlPlane.close(),
+    ]) {
+      await part().catch(() => {});
+    }
+  };
+  try {
+    const cpAddress = await listening("CONTROL_PLANE_PORT", cpConfig, () =>
+      controlPlane.app.listen({ port: cpConfig.PORT, host: cpConfig.HOST }),
+    );
+    const nodeAddress = await listening("REALTIME_PORT", nodeConfig, () =>
+      node.listen(nodeConfig.PORT, nodeConfig.HOST),
+    );
+    const restAddress = await listening("REST_PORT", restConfig, () =>
+      rest.listen({ port: restConfig.PORT, host: restConfig.HOST }),
+    );
+    return {
+      urls: {
+        controlPlane: cpAddress,
+        realtime: `http://${hostOf(nodeConfig.HOST)}:${nodeAddress.port}`,
+        rest: restAddress,
+      },
+      close,
+    };
+  } catch (err) {
+    // Leave nothing half-open (PGlite's folder, timers) when a port cannot be had.
+    await closeAfterFailure();
+    throw err;
+  }
+}
+
+/** The platform cannot listen where it was told to; the message names the variable to change. */
+export class PortUnavailableError extends Error {
+  constructor(
+    readonly variable: string,
+    readonly port: number,
+    host: string,
+    code: string,
+  ) {
+    const why =
+      code === "EADDRINUSE"
+        ? `is already in use on ${host} (another \`npm start\`, or another program)`
+        : `may not be opened by this user on ${host}`;
+    super(
+      `Port ${port} (${variable}) ${why}. Stop what holds it, or choose free ports, e.g.\n` +
+        "  CONTROL_PLANE_PORT=5000 REALTIME_PORT=5001 REST_PORT=5002 npm start",
+    );
+    this.name = "PortUnavailableError";
+  }
+}
+
+async function listening<T>(
+  variable: string,
+  config: { PORT: number; HOST: string },
+  listen: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await listen();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE" || code === "EACCES") {
+      throw new PortUnavailableError(variable, config.PORT, config.HOST, code);
+    }
+    throw err;
+  }
 }
 
 function hostOf(host: string): string {

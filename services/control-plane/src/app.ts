@@ -1,5 +1,5 @@
 import fastifyCookie from "@fastify/cookie";
-import { wireError } from "@relaybase/protocol";
+import { RelaybaseError, wireError } from "@relaybase/protocol";
 import { toHttpError } from "@relaybase/server-kit";
 import { fastifyTRPCPlugin } from "@trpc/server/adapters/fastify";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
@@ -86,6 +86,8 @@ function buildHttp(services: Services, signing: SigningKeys, ping: () => Promise
     bodyLimit: BODY_LIMIT_BYTES,
     // tRPC batches put every procedure name in the path.
     routerOptions: { maxParamLength: 5_000 },
+    // Behind TRUST_PROXY proxies, req.ip is the client's address (the login and signup limits key on it).
+    trustProxy: (_address: string, hop: number) => hop < services.config.TRUST_PROXY,
   });
 
   app.setErrorHandler((err, request, reply) => {
@@ -102,6 +104,14 @@ function buildHttp(services: Services, signing: SigningKeys, ping: () => Promise
     trpcOptions: {
       router: appRouter,
       createContext: createContextFactory(services),
+      // A refusal that knows when a retry can succeed says so the HTTP way too, as REST does.
+      responseMeta({ errors }) {
+        const retryAfter = Math.max(
+          0,
+          ...errors.map((e) => (e.cause instanceof RelaybaseError ? (e.cause.retryAfter ?? 0) : 0)),
+        );
+        return retryAfter > 0 ? { headers: { "retry-after": String(retryAfter) } } : {};
+      },
       onError({ error, path }) {
         // Procedure errors are logged where they are mapped; this catches the rest (context, transport).
         if (error.code === "INTERNAL_SERVER_ERROR" && error.cause) {

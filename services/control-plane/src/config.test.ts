@@ -14,8 +14,18 @@ describe("control-plane config", () => {
       SESSION_TTL_SECONDS: 604800,
       COOKIE_SECURE: false,
       LOG_LEVEL: "info",
+      TRUST_PROXY: 0,
+      LOGIN_ATTEMPTS_PER_MINUTE: 10,
+      SIGNUPS_PER_HOUR: 20,
     });
     expect(config.DATABASE_URL).toBeUndefined();
+  });
+
+  it("derives the public URL (the token issuer) from PORT unless PUBLIC_URL is set", () => {
+    expect(loadControlPlaneConfig({ PORT: "4100" }).PUBLIC_URL).toBe("http://localhost:4100");
+    expect(loadControlPlaneConfig({ PORT: "4100", PUBLIC_URL: "https://cp.example.com" }).PUBLIC_URL).toBe(
+      "https://cp.example.com",
+    );
   });
 
   it("treats empty variables as unset and trims the public URL", () => {

@@ -20,11 +20,10 @@ export const controlPlaneConfigSchema = z.object({
     .min(1)
     .default(".data")
     .describe("Folder for embedded state; PGlite lives in DATA_DIR/pglite. Used only without DATABASE_URL."),
-  PUBLIC_URL: z
-    .url()
-    .default("http://localhost:4000")
-    .transform((u) => u.replace(/\/+$/, ""))
-    .describe("Public base URL of the control plane; the `iss` of every token and the JWKS location."),
+  PUBLIC_URL: optionalUrlVar().describe(
+    "Public base URL of the control plane; the `iss` of every token and the JWKS location. " +
+      "Unset: http://localhost:PORT (so a changed port changes the issuer with it).",
+  ),
   SESSION_TTL_SECONDS: z.coerce
     .number()
     .int()
@@ -45,9 +44,37 @@ export const controlPlaneConfigSchema = z.object({
         "(plain-HTTP local development). Set it to true in any deployment served over HTTPS.",
     ),
   REDIS_URL: optionalUrlVar().describe(
-    "Distributed mode: Redis for the tenant directory that realtime nodes and REST instances read. " +
-      "Unset: the directory lives in this process (embedded).",
+    "Distributed mode: Redis for the tenant directory that realtime nodes and REST instances read, and for the " +
+      "login and signup limits every replica shares. Unset: both live in this process (embedded).",
   ),
+  TRUST_PROXY: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe(
+      "How many reverse proxies in front of the control plane append to X-Forwarded-For. 0: the client's " +
+        "address is the TCP peer; n: the address the outermost of those n proxies saw. The login and signup " +
+        "limits per IP use it; behind a proxy, leave it at 0 and every client shares the proxy's budget.",
+    ),
+  LOGIN_ATTEMPTS_PER_MINUTE: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(10)
+    .describe(
+      "Console login attempts per email and client IP per minute (a fixed window, counted before the password " +
+        "is checked, so right and wrong passwords count alike). Over it: RATE_LIMITED with Retry-After.",
+    ),
+  SIGNUPS_PER_HOUR: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(20)
+    .describe(
+      "Console signups per client IP per hour (a fixed window; refused and failed signups count too). " +
+        "Over it: RATE_LIMITED with Retry-After.",
+    ),
   USAGE_ROLLUP_MS: z.coerce
     .number()
     .int()
@@ -94,8 +121,13 @@ export const controlPlaneConfigSchema = z.object({
 /** Billing needs all of these once STRIPE_SECRET_KEY is set; a half-configured billing fails at start. */
 const STRIPE_REQUIRED = ["STRIPE_WEBHOOK_SECRET", "STRIPE_PRICE_PRO", "STRIPE_PRICE_SCALE"] as const;
 
-export type ControlPlaneConfig = Omit<z.infer<typeof controlPlaneConfigSchema>, "COOKIE_SECURE"> & {
+export type ControlPlaneConfig = Omit<
+  z.infer<typeof controlPlaneConfigSchema>,
+  "COOKIE_SECURE" | "PUBLIC_URL"
+> & {
   COOKIE_SECURE: boolean;
+  /** Without a trailing slash; derived from PORT when unset. */
+  PUBLIC_URL: string;
 };
 
 /** Parses the environment; throws a `ConfigError` naming each bad variable. */
@@ -112,5 +144,10 @@ export function loadControlPlaneConfig(
     }
     if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.join("\n")}`);
   }
-  return { ...parsed, COOKIE_SECURE: parsed.COOKIE_SECURE ?? parsed.PUBLIC_URL.startsWith("https://") };
+  const publicUrl = (parsed.PUBLIC_URL ?? `http://localhost:${parsed.PORT}`).replace(/\/+$/, "");
+  return {
+    ...parsed,
+    PUBLIC_URL: publicUrl,
+    COOKIE_SECURE: parsed.COOKIE_SECURE ?? publicUrl.startsWith("https://"),
+  };
 }

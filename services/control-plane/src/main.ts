@@ -1,5 +1,6 @@
 import {
   createRedisClient,
+  RedisRateLimiter,
   RedisTenantDirectory,
   RedisUsage,
   readConnectionCounts,
@@ -24,7 +25,15 @@ const directory = redis ? await RedisTenantDirectory.create(redis, { logger }) :
 const usage = redis
   ? { pending: new RedisUsage(redis), connectionCounts: () => readConnectionCounts(redis) }
   : undefined;
-const controlPlane = await createControlPlane({ config, directory, logger, ...(usage ? { usage } : {}) });
+// With Redis, every replica counts login and signup attempts against the same budgets.
+const rateLimiter = redis ? new RedisRateLimiter(redis) : undefined;
+const controlPlane = await createControlPlane({
+  config,
+  directory,
+  logger,
+  ...(usage ? { usage } : {}),
+  ...(rateLimiter ? { rateLimiter } : {}),
+});
 await controlPlane.app.listen({ port: config.PORT, host: config.HOST });
 // Redis without persistence forgets the directory on restart (and FLUSHALL clears it):
 // write it again whenever its marker is gone. Readers answer UNAVAILABLE until then.

@@ -1,5 +1,10 @@
-import type { Logger, TenantDirectoryWriter } from "@relaybase/server-kit";
-import { WindowRateLimiter } from "./auth/rate-limit.js";
+import {
+  type Logger,
+  MemoryRateLimiter,
+  type RateLimiter,
+  type TenantDirectoryWriter,
+} from "@relaybase/server-kit";
+import { AuthLimits } from "./auth/rate-limit.js";
 import { Sessions } from "./auth/session.js";
 import { createBilling } from "./billing/index.js";
 import type { ControlPlaneConfig } from "./config.js";
@@ -17,10 +22,12 @@ export interface ControlPlaneDeps {
   logger: Logger;
   /** Where usage comes from: Redis in distributed mode; embedded, the node's meter calls `usage.record`. */
   usage?: UsageSources;
+  /**
+   * Budgets for the login and signup limits: `RedisRateLimiter` on the cluster's Redis, so
+   * every replica shares them. Default: in this process (embedded, one replica).
+   */
+  rateLimiter?: RateLimiter;
 }
-
-/** Login attempts per email and client IP per minute. */
-const LOGIN_ATTEMPTS_PER_MINUTE = 10;
 
 export interface OpenedServices {
   services: Services;
@@ -37,6 +44,7 @@ export async function openServices({
   directory,
   logger,
   usage: usageSources,
+  rateLimiter,
 }: ControlPlaneDeps): Promise<OpenedServices> {
   const issuer = config.PUBLIC_URL;
   const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, logger });
@@ -47,7 +55,7 @@ export async function openServices({
     const sessions = await Sessions.open(db, issuer, config.SESSION_TTL_SECONDS);
     const tenants = new TenantSync(db, directory, logger);
     await tenants.loadAll();
-    const loginLimiter = new WindowRateLimiter(LOGIN_ATTEMPTS_PER_MINUTE, 60_000);
+    const authLimits = new AuthLimits(rateLimiter ?? new MemoryRateLimiter(), config, logger);
     const billing = createBilling(config, { db, tenants, logger });
     const metrics = new ControlPlaneMetrics();
     const usage = new UsageService({
@@ -58,7 +66,7 @@ export async function openServices({
       rollupMs: config.USAGE_ROLLUP_MS,
     });
     return {
-      services: { config, db, logger, sessions, tenants, loginLimiter, metrics, usage, billing },
+      services: { config, db, logger, sessions, tenants, authLimits, metrics, usage, billing },
       signing,
       database,
     };

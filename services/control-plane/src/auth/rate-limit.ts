@@ -1,36 +1,60 @@
+import { RelaybaseError } from "@relaybase/protocol";
+import { type Logger, MemoryRateLimiter, type RateLimiter, type RateRule } from "@relaybase/server-kit";
+import type { ControlPlaneConfig } from "../config.js";
+
 /**
- * A fixed-window counter in memory, per key. Enough for login attempts on one control
- * plane; several replicas each count on their own (a limit of N per replica).
+ * The console's abuse limits, in one place (docs/rest-api.md, "Sessions and limits"):
+ * - login: LOGIN_ATTEMPTS_PER_MINUTE per (email, client IP), counted before the password
+ *   is checked, so a correct password is refused too until the window ends;
+ * - signup: SIGNUPS_PER_HOUR per client IP, counted before the account is made.
+ * Over either: RATE_LIMITED with `retryAfter` (and `Retry-After` over HTTP).
+ *
+ * The budgets live in the shared `RateLimiter` (rate-limiter-flexible): on Redis when the
+ * control plane has REDIS_URL, so every replica counts against one budget; in memory
+ * when embedded. Fail policy: if Redis does not answer, this replica counts on its own in
+ * memory until it does (a limit per replica for that time), rather than locking everyone
+ * out of the console or letting guesses through unlimited.
  */
-export class WindowRateLimiter {
-  readonly #hits = new Map<string, { count: number; resetAt: number }>();
+export class AuthLimits {
+  readonly #shared: RateLimiter;
+  readonly #local = new MemoryRateLimiter();
+  readonly #login: RateRule;
+  readonly #signup: RateRule;
+  readonly #logger: Pick<Logger, "warn">;
 
   constructor(
-    private readonly limit: number,
-    private readonly windowMs: number,
-    private readonly now: () => number = Date.now,
-  ) {}
+    shared: RateLimiter,
+    config: Pick<ControlPlaneConfig, "LOGIN_ATTEMPTS_PER_MINUTE" | "SIGNUPS_PER_HOUR">,
+    logger: Pick<Logger, "warn">,
+  ) {
+    this.#shared = shared;
+    this.#logger = logger;
+    this.#login = { name: "cp-login", limit: config.LOGIN_ATTEMPTS_PER_MINUTE, windowSeconds: 60 };
+    this.#signup = { name: "cp-signup", limit: config.SIGNUPS_PER_HOUR, windowSeconds: 3600 };
+  }
 
-  /** Counts one attempt; false when the key is over its limit in the current window. */
-  hit(key: string): boolean {
-    const now = this.now();
-    if (this.#hits.size > 10_000) this.#sweep(now);
-    const entry = this.#hits.get(key);
-    if (!entry || entry.resetAt <= now) {
-      this.#hits.set(key, { count: 1, resetAt: now + this.windowMs });
-      return true;
+  /** Counts one login attempt for this email from this address; throws RATE_LIMITED over the limit. */
+  login(email: string, ip: string): Promise<void> {
+    return this.#take(this.#login, `${email}|${ip}`, "login attempts for this account from this address");
+  }
+
+  /** Counts one signup from this address; throws RATE_LIMITED over the limit. */
+  signup(ip: string): Promise<void> {
+    return this.#take(this.#signup, ip, "signups from this address");
+  }
+
+  async #take(rule: RateRule, key: string, what: string): Promise<void> {
+    let decision: Awaited<ReturnType<RateLimiter["consume"]>>;
+    try {
+      decision = await this.#shared.consume(rule, key);
+    } catch (err) {
+      this.#logger.warn({ err, rule: rule.name }, "shared rate limiter failed; counting in this process");
+      decision = await this.#local.consume(rule, key);
     }
-    entry.count += 1;
-    return entry.count <= this.limit;
-  }
-
-  /** Seconds until the key may try again (for Retry-After style hints). */
-  retryAfterSeconds(key: string): number {
-    const entry = this.#hits.get(key);
-    return entry ? Math.max(0, Math.ceil((entry.resetAt - this.now()) / 1000)) : 0;
-  }
-
-  #sweep(now: number): void {
-    for (const [key, entry] of this.#hits) if (entry.resetAt <= now) this.#hits.delete(key);
+    if (decision.allowed) return;
+    const retryAfter = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
+    throw new RelaybaseError("RATE_LIMITED", `Too many ${what}; try again in ${retryAfter} s.`, {
+      retryAfter,
+    });
   }
 }

@@ -148,6 +148,24 @@ export const signingKeys = pgTable("signing_keys", {
   retiredAt: timestamp("retired_at", { withTimezone: true }),
 });
 
+/**
+ * Console sessions. The session cookie's JWT names its row (`sid`); a request is signed in
+ * only while the row exists, so logout (which deletes it) ends every copy of the cookie.
+ * `expires_at` matches the JWT's `exp`; expired rows are deleted when their user next signs in.
+ */
+export const sessions = pgTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    createdAt: createdAt(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+  },
+  (t) => [index("sessions_user_idx").on(t.userId)],
+);
+
 /** Small process-wide secrets and settings (e.g. the console session HMAC secret). */
 export const settings = pgTable("settings", {
   key: text("key").primaryKey(),

@@ -10,7 +10,7 @@ import { createLogger, MemoryTenantDirectory, randomId } from "@relaybase/server
 import { createTRPCClient, httpLink, TRPCClientError } from "@trpc/client";
 import pg from "pg";
 import { afterAll, beforeAll } from "vitest";
-import { type ControlPlane, createControlPlane } from "../app.js";
+import { type ControlPlane, type ControlPlaneDeps, createControlPlane } from "../app.js";
 import { type ControlPlaneConfig, loadControlPlaneConfig } from "../config.js";
 import type { AppRouter } from "../trpc/router.js";
 
@@ -80,9 +80,13 @@ export interface RunningControlPlane {
   close(): Promise<void>;
 }
 
+/** The Redis tests use (login limits shared by replicas); each test keeps to its own key prefix. */
+export const TEST_REDIS_URL = process.env.RB_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+
 export async function startControlPlane(
   database: TestDatabase,
   env: Record<string, string> = {},
+  deps: Pick<ControlPlaneDeps, "rateLimiter"> = {},
 ): Promise<RunningControlPlane> {
   const config = loadControlPlaneConfig({ ...database.env, LOG_LEVEL: "silent", ...env });
   const directory = new MemoryTenantDirectory();
@@ -90,6 +94,7 @@ export async function startControlPlane(
     config,
     directory,
     logger: createLogger("control-plane-test", config.LOG_LEVEL),
+    ...deps,
   });
   const url = await controlPlane.app.listen({ port: 0, host: "127.0.0.1" });
   return { controlPlane, config, directory, url, close: () => controlPlane.close() };

@@ -2,7 +2,7 @@ import type { CookieSerializeOptions } from "@fastify/cookie";
 import type { Logger } from "@relaybase/server-kit";
 import type { CreateFastifyContextOptions } from "@trpc/server/adapters/fastify";
 import type { FastifyBaseLogger } from "fastify";
-import type { WindowRateLimiter } from "../auth/rate-limit.js";
+import type { AuthLimits } from "../auth/rate-limit.js";
 import { SESSION_COOKIE, type Sessions } from "../auth/session.js";
 import type { Billing } from "../billing/index.js";
 import type { ControlPlaneConfig } from "../config.js";
@@ -17,7 +17,8 @@ export interface Services {
   db: Database;
   logger: Logger;
   sessions: Sessions;
-  loginLimiter: WindowRateLimiter;
+  /** Login and signup limits (shared by replicas through Redis when there is one). */
+  authLimits: AuthLimits;
   tenants: TenantSync;
   /** Stripe-backed, or disabled without STRIPE_SECRET_KEY (every call answers BILLING_DISABLED). */
   billing: Billing;

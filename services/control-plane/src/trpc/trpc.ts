@@ -2,7 +2,7 @@ import { ERROR_CODES, RelaybaseError } from "@relaybase/protocol";
 import { initTRPC, TRPCError } from "@trpc/server";
 import { and, eq } from "drizzle-orm";
 import { ZodError, z } from "zod";
-import { apps, memberships, users } from "../db/schema.js";
+import { apps, memberships } from "../db/schema.js";
 import type { Context } from "./context.js";
 import { relaybaseCodeOf, toTRPCError } from "./errors.js";
 import { appIdSchema } from "./schemas.js";
@@ -13,6 +13,7 @@ const t = initTRPC.context<Context>().create({
   errorFormatter({ shape, error }) {
     const relaybaseCode = relaybaseCodeOf(error);
     const info = ERROR_CODES[relaybaseCode];
+    const retryAfter = error.cause instanceof RelaybaseError ? error.cause.retryAfter : undefined;
     return {
       ...shape,
       message: relaybaseCode === "INTERNAL" ? info.message : shape.message,
@@ -22,6 +23,8 @@ const t = initTRPC.context<Context>().create({
         path: shape.data.path,
         relaybaseCode,
         retry: info.retry,
+        // Seconds until a retry can succeed (login and signup limits); also the Retry-After header.
+        ...(retryAfter === undefined ? {} : { retryAfter }),
       },
     };
   },
@@ -51,14 +54,9 @@ const mapErrors = t.middleware(async ({ ctx, path, next }) => {
 
 export const publicProcedure = t.procedure.use(mapErrors);
 
-/** Needs a valid session cookie of a user that still exists. */
+/** Needs the cookie of a live session (not logged out, not expired) of a user that still exists. */
 export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
-  const userId = await ctx.services.sessions.verify(ctx.cookie.read());
-  if (!userId) throw new RelaybaseError("UNAUTHENTICATED");
-  const [user] = await ctx.services.db
-    .select({ id: users.id, email: users.email, name: users.name, createdAt: users.createdAt })
-    .from(users)
-    .where(eq(users.id, userId));
+  const user = await ctx.services.sessions.authenticate(ctx.cookie.read());
   if (!user) throw new RelaybaseError("UNAUTHENTICATED");
   return next({ ctx: { user } });
 });

@@ -20,12 +20,8 @@ export const login = publicProcedure
   )
   .output(meOutput)
   .mutation(async ({ ctx, input }) => {
-    const { db, sessions, loginLimiter } = ctx.services;
-    const limitKey = `${input.email}|${ctx.ip}`;
-    if (!loginLimiter.hit(limitKey)) {
-      const wait = loginLimiter.retryAfterSeconds(limitKey);
-      throw new RelaybaseError("RATE_LIMITED", `Too many login attempts; try again in ${wait} s.`);
-    }
+    const { db, sessions, authLimits } = ctx.services;
+    await authLimits.login(input.email, ctx.ip);
     const [user] = await db
       .select({ id: users.id, passwordHash: users.passwordHash })
       .from(users)

@@ -8,12 +8,16 @@ import { memberships, orgs, users } from "../../../db/schema.js";
 import { displayNameSchema, emailSchema, meOutput, passwordSchema } from "../../schemas.js";
 import { publicProcedure } from "../../trpc.js";
 
-/** Creates a user, their personal org (free plan) and the owner membership; signs them in. */
+/**
+ * Creates a user, their personal org (free plan) and the owner membership; signs them in.
+ * Limited per client IP (SIGNUPS_PER_HOUR) before any work, argon2 included.
+ */
 export const signup = publicProcedure
   .input(z.object({ email: emailSchema, password: passwordSchema, name: displayNameSchema.optional() }))
   .output(meOutput)
   .mutation(async ({ ctx, input }) => {
-    const { db, sessions } = ctx.services;
+    const { db, sessions, authLimits } = ctx.services;
+    await authLimits.signup(ctx.ip);
     const passwordHash = await hashPassword(input.password);
     const userId = `usr_${randomId(16)}`;
     const orgId = `org_${randomId(16)}`;
