@@ -72,12 +72,17 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 {{- end -}}
 
+{{/* The Secret the operator manages, with the credentials: existingSecret, else <fullname>-credentials. */}}
+{{- define "relaybase.secretName" -}}
+{{- default (printf "%s-credentials" (include "relaybase.fullname" .)) .Values.existingSecret -}}
+{{- end -}}
+
 {{/* The Secret holding the generated operator token (used when existingSecret is empty). */}}
 {{- define "relaybase.generatedSecretName" -}}
 {{- printf "%s-generated" (include "relaybase.fullname" .) -}}
 {{- end -}}
 
-{{/* One env entry read from existingSecret; optional keys let one Secret serve every component. */}}
+{{/* One env entry read from a Secret key. */}}
 {{- define "relaybase.secretEnv" -}}
 - name: {{ .name }}
   valueFrom:
@@ -85,20 +90,6 @@ app.kubernetes.io/component: {{ .component }}
       name: {{ .secret }}
       key: {{ .key }}
       optional: {{ .optional }}
-{{- end -}}
-
-{{/* DATABASE_URL: from values (no password) or from existingSecret. */}}
-{{- define "relaybase.env.database" -}}
-{{- if not .Values.externalDatabase.url }}
-{{ include "relaybase.secretEnv" (dict "name" "DATABASE_URL" "secret" .Values.existingSecret "key" .Values.existingSecretKeys.databaseUrl "optional" false) }}
-{{- end }}
-{{- end -}}
-
-{{/* REDIS_URL: from values (no password) or from existingSecret. */}}
-{{- define "relaybase.env.redis" -}}
-{{- if not .Values.externalRedis.url }}
-{{ include "relaybase.secretEnv" (dict "name" "REDIS_URL" "secret" .Values.existingSecret "key" .Values.existingSecretKeys.redisUrl "optional" false) }}
-{{- end }}
 {{- end -}}
 
 {{/* Pod anti-affinity that prefers one replica per Kubernetes node, unless affinity is given. */}}
@@ -135,15 +126,6 @@ Settings the services would only discover at run time, refused at install time i
 */}}
 {{- define "relaybase.validate" -}}
 {{- $v := .Values -}}
-{{- if and (not $v.externalDatabase.url) (not $v.existingSecret) -}}
-{{- fail "Postgres: set externalDatabase.url (a URL without a password) or existingSecret (a Secret with the key existingSecretKeys.databaseUrl)." -}}
-{{- end -}}
-{{- if and (not $v.externalRedis.url) (not $v.existingSecret) -}}
-{{- fail "Redis: set externalRedis.url (a URL without a password) or existingSecret (a Secret with the key existingSecretKeys.redisUrl)." -}}
-{{- end -}}
-{{- if and $v.controlPlane.billing.enabled (not $v.existingSecret) -}}
-{{- fail "controlPlane.billing.enabled needs existingSecret with the Stripe secret key and webhook secret." -}}
-{{- end -}}
 {{- if and $v.controlPlane.billing.enabled (or (not $v.controlPlane.billing.pricePro) (not $v.controlPlane.billing.priceScale)) -}}
 {{- fail "controlPlane.billing.enabled needs controlPlane.billing.pricePro and controlPlane.billing.priceScale." -}}
 {{- end -}}
