@@ -8,7 +8,7 @@
 #   docker build --target all-in-one       -t relaybase/all-in-one:0.1.0 .
 #
 # The services are TypeScript and run with tsx in development. The images run compiled
-# JavaScript instead: docker/build.mjs bundles each entry point (our workspace packages
+# JavaScript instead: docker/build.ts bundles each entry point (our workspace packages
 # inlined, every npm package left to node_modules), so the final stage holds plain
 # `node`, production dependencies from `npm ci --omit=dev`, the bundles and the SQL
 # migrations, and no tsx, esbuild, TypeScript, npm or yarn (docs/self-hosting.md#images).
@@ -36,7 +36,7 @@ COPY all-in-one/package.json all-in-one/
 FROM manifests AS build
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN node docker/build.mjs
+RUN node --import tsx docker/build.ts
 
 # ---- prod-deps: production dependencies only.
 FROM manifests AS prod-deps

@@ -1,4 +1,4 @@
-// Compiles each service's entry point to one ES module under <workspace>/dist/bin/, for
+// `node --import tsx docker/build.ts [service…]`: compiles each service's entry point to one ES module under <workspace>/dist/bin/, for
 // the container images (Dockerfile) and the chart's pod simulation test.
 //
 // Only our own code is bundled: every `@relaybase/*` workspace package is inlined (they
@@ -10,15 +10,15 @@
 // `import.meta.url` in our sources keeps meaning the source file's own location: the
 // control plane finds its migrations at `new URL("../../drizzle", import.meta.url)`,
 // so the image keeps services/control-plane/drizzle where the repository has it.
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** service name (the Dockerfile target) → entry points, each `[source, bundle]`. */
-export const entries = {
+export const entries: Record<string, [source: string, bundle: string][]> = {
   "realtime-node": [["services/realtime-node/src/main.ts", "services/realtime-node/dist/bin/main.js"]],
   "control-plane": [
     ["services/control-plane/src/main.ts", "services/control-plane/dist/bin/main.js"],
@@ -31,7 +31,7 @@ export const entries = {
 };
 
 /** Keeps third-party packages external; lets esbuild inline our workspace packages. */
-const externalPackages = {
+const externalPackages: Plugin = {
   name: "external-packages",
   setup(b) {
     b.onResolve({ filter: /^[^./]/ }, (args) => {
@@ -42,7 +42,7 @@ const externalPackages = {
 };
 
 /** Rewrites `import.meta.url` in our sources to the URL of the source file as the bundle sees it. */
-function keepModuleUrls(outfile) {
+function keepModuleUrls(outfile: string): Plugin {
   return {
     name: "keep-module-urls",
     setup(b) {
@@ -59,16 +59,17 @@ function keepModuleUrls(outfile) {
 }
 
 /** Builds the named services (default: all) and returns the bundles written, relative to the repository. */
-export async function buildServices(names = Object.keys(entries)) {
-  const written = [];
+export async function buildServices(names: string[] = Object.keys(entries)): Promise<string[]> {
+  const written: string[] = [];
   for (const name of names) {
     const list = entries[name];
     if (!list) throw new Error(`unknown service ${name}; one of ${Object.keys(entries).join(", ")}`);
     for (const [source, bundle] of list) {
       const outfile = join(root, bundle);
-      await build({
+      const result = await build({
         entryPoints: [join(root, source)],
         outfile,
+        write: false,
         bundle: true,
         platform: "node",
         format: "esm",
@@ -77,6 +78,14 @@ export async function buildServices(names = Object.keys(entries)) {
         logLevel: "warning",
         plugins: [externalPackages, keepModuleUrls(outfile)],
       });
+      // Write beside, then rename: a process running the previous bundle (or a parallel
+      // build) never sees half a file.
+      for (const file of result.outputFiles) {
+        await mkdir(dirname(file.path), { recursive: true });
+        const temporary = `${file.path}.${process.pid}.tmp`;
+        await writeFile(temporary, file.contents);
+        await rename(temporary, file.path);
+      }
       written.push(bundle);
     }
   }
