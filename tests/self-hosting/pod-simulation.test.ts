@@ -4,13 +4,16 @@
  * repository (the image's WORKDIR mirrors it) with exactly the environment the chart
  * gives it — ConfigMap values and Secret keys substituted, Service DNS names mapped to
  * 127.0.0.1 ports, PORT set to a free port — against a Redis of its own and a new
- * database on the local Postgres. The Job runs first, as the hook does; then a developer
- * signs up, a client connects through a node, and a REST publish reaches it.
+ * database on the local Postgres. The install is the small one (ci/small-values.yaml),
+ * with its credentials in a Secret made by the command docs/self-hosting.md gives
+ * (`kubectl create secret generic … --dry-run=client`, the real kubectl). The Job runs
+ * first, as the hook does; then a developer signs up, a client connects through a node,
+ * and a REST publish reaches it.
  *
  * What this cannot show: image builds, the read-only root filesystem, probes and
  * signals as the kubelet sends them, the ingress (no cluster here).
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { consoleClient, uniqueEmail } from "@relaybase/control-plane/testing";
 import { createClient, type RelaybaseClient } from "@relaybase/sdk";
 import { createServerClient } from "@relaybase/sdk/server";
@@ -19,7 +22,7 @@ import { freePort, type ServiceProcess, startRedis } from "../../scripts/cluster
 import { createDatabase, type TestDatabase } from "../cluster/fixtures.js";
 import { buildBundles } from "./bundles.js";
 import { containerEnv, find, type K8sObject, RELEASE, render, valuesArgs } from "./chart.js";
-import { repoRoot } from "./k8s-tools.js";
+import { k8sTools, repoRoot } from "./k8s-tools.js";
 
 /** The runtime stage's ENV in the Dockerfile, which every container starts with. */
 const IMAGE_ENV = { NODE_ENV: "production", NODE_OPTIONS: "--enable-source-maps" };
@@ -34,6 +37,9 @@ interface Pod {
 let redis: ServiceProcess;
 let db: TestDatabase;
 let objects: K8sObject[];
+/** The operator's Secret, as `kubectl create secret generic --dry-run=client -o json` makes it. */
+let credentials: K8sObject;
+const OPERATOR_TOKEN = "operator-token-of-the-pod-simulation-0123456789";
 const pods: Pod[] = [];
 const clients: RelaybaseClient[] = [];
 /** Service DNS name with port → the local address of the process behind it. */
@@ -44,7 +50,8 @@ function environmentOf(workload: K8sObject, port?: number): Record<string, strin
   const env = containerEnv(objects, workload);
   const values: Record<string, string> = { ...env.values };
   for (const [name, ref] of Object.entries(env.fromSecrets)) {
-    const secret = find(objects, "Secret", ref.secret);
+    const secret =
+      ref.secret === credentials.metadata.name ? credentials : find(objects, "Secret", ref.secret);
     const data = secret.data?.[ref.key];
     if (data === undefined) throw new Error(`${ref.secret} has no key ${ref.key}`);
     values[name] = Buffer.from(data, "base64").toString();
@@ -94,14 +101,20 @@ beforeAll(async () => {
   [redis, db] = await Promise.all([startRedis(), createDatabase(), buildBundles()]).then(
     ([r, d]) => [r, d] as const,
   );
-  // The URL-only value set: no Secret of the operator's; the chart generates the operator token.
-  objects = render([
-    ...valuesArgs("urls-values.yaml"),
-    "--set",
-    `externalDatabase.url=${db.url}`,
-    "--set",
-    `externalRedis.url=${redis.url}`,
-  ]);
+  credentials = JSON.parse(
+    execFileSync(
+      k8sTools().kubectl,
+      [
+        ...["create", "secret", "generic", "relaybase-credentials", "--namespace", "relaybase"],
+        `--from-literal=DATABASE_URL=${db.url}`,
+        `--from-literal=REDIS_URL=${redis.url}`,
+        `--from-literal=OPERATOR_TOKEN=${OPERATOR_TOKEN}`,
+        ...["--dry-run=client", "--output=json"],
+      ],
+      { encoding: "utf8" },
+    ),
+  );
+  objects = render([...valuesArgs("small-values.yaml"), "--set", "controlPlane.operatorApi.enabled=true"]);
   const components = ["control-plane", "realtime-node", "rest-api"];
   const ports: Record<string, number> = {};
   for (const component of components) {
