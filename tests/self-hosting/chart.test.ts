@@ -20,6 +20,7 @@ import {
   type K8sObject,
   RELEASE,
   render,
+  renderNotes,
   valueSets,
   valuesArgs,
 } from "./chart.js";
@@ -355,6 +356,25 @@ describe("values that are refused", () => {
     expect(validate({ realtimeNode: { replicas: 3 } })).toBe(false);
     expect(validate({ restApi: { replicaCount: "two" } })).toBe(false);
     expect(validate({ externalRedis: { url: "redis://redis-master:6379/0" } })).toBe(true);
+  });
+});
+
+describe("NOTES.txt", () => {
+  it("tells a first install which Secret to create, and how to reach the services without an ingress", () => {
+    const notes = renderNotes();
+    expect(notes).toContain("kubectl -n relaybase create secret generic rb-relaybase-credentials");
+    expect(notes).toContain("--from-literal=DATABASE_URL=");
+    expect(notes).toContain("port-forward svc/rb-relaybase-realtime-node 4001:4001");
+  });
+
+  it("gives the public addresses, the polling choice and where the operator token is", () => {
+    const notes = renderNotes(valuesArgs("large-values.yaml"));
+    expect(notes).toContain("Clients connect to https://realtime.example.com (Socket.IO path /socket.io/)");
+    expect(notes).toContain("Long-polling is off (no sticky sessions)");
+    expect(notes).toContain("in Secret relaybase-credentials, key OPERATOR_TOKEN");
+    expect(notes).toContain("Credentials are read from the Secret relaybase-credentials");
+    expect(renderNotes(valuesArgs("polling-values.yaml"))).toContain("Long-polling is on");
+    expect(renderNotes(valuesArgs("urls-values.yaml"))).toContain("get secret rb-relaybase-generated");
   });
 });
 

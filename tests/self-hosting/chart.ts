@@ -3,7 +3,8 @@
  * environment each container would get.
  */
 import { spawnSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { k8sTools, repoRoot } from "./k8s-tools.js";
@@ -96,4 +97,36 @@ export function containerEnv(objects: K8sObject[], workload: K8sObject): Contain
     }
   }
   return env;
+}
+
+/**
+ * NOTES.txt as `helm install` would print it. helm renders NOTES only when it talks to a
+ * cluster, so a copy of the chart gets a template that holds the same text as a YAML
+ * block, which `helm template` renders with the same values.
+ */
+export function renderNotes(args: string[] = []): string {
+  const copy = mkdtempSync(join(tmpdir(), "rb-chart-"));
+  try {
+    cpSync(chartDir, copy, { recursive: true });
+    const notes = readFileSync(join(chartDir, "templates", "NOTES.txt"), "utf8");
+    const indented = notes
+      .split("\n")
+      .map((line) => `  ${line}`)
+      .join("\n");
+    writeFileSync(join(copy, "templates", "zz-notes.yaml"), `notes: |\n${indented}\n`);
+    const result = helm([
+      "template",
+      RELEASE,
+      copy,
+      "--namespace",
+      "relaybase",
+      "--show-only",
+      "templates/zz-notes.yaml",
+      ...args,
+    ]);
+    if (result.status !== 0) throw new Error(`helm template failed: ${result.stderr}`);
+    return (parseAllDocuments(result.stdout)[0]?.toJS() as { notes: string }).notes;
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
+  }
 }
