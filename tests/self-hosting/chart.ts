@@ -125,7 +125,9 @@ export function renderNotes(args: string[] = []): string {
       ...args,
     ]);
     if (result.status !== 0) throw new Error(`helm template failed: ${result.stderr}`);
-    return (parseAllDocuments(result.stdout)[0]?.toJS() as { notes: string }).notes;
+    const rendered = parseAllDocuments(result.stdout)[0]?.toJS() as { notes?: string } | undefined;
+    if (rendered?.notes === undefined) throw new Error(`no NOTES in:\n${result.stdout}`);
+    return rendered.notes;
   } finally {
     rmSync(copy, { recursive: true, force: true });
   }
