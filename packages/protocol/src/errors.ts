@@ -10,7 +10,8 @@ import { MAX_DATA_DEPTH } from "./names.js";
  * - `now`:       reconnect now (e.g. the node is draining); another node will take you.
  * - `reauth`:    get a fresh token, then retry.
  */
-export type Retry = "never" | "backoff" | "now" | "reauth";
+export const RETRY_VALUES = ["never", "backoff", "now", "reauth"] as const;
+export type Retry = (typeof RETRY_VALUES)[number];
 
 interface CodeInfo {
   readonly status: number;

@@ -1,5 +1,5 @@
 import type { WireError } from "./errors.js";
-import type { Position } from "./schemas.js";
+import type { Position, PublishPayload, SubscribePayload } from "./schemas.js";
 
 /** Protocol version; bumped on incompatible wire changes (docs/protocol.md). */
 export const PROTOCOL_VERSION = 1;
@@ -56,17 +56,6 @@ export type SubscribeAck = Ack<SubscribeAckBody>;
 export type UnsubscribeAck = Ack<Record<never, never>>;
 export type PublishAck = Ack<{ id: string; offset: number; epoch: string }>;
 export type AuthAck = Ack<{ exp: number }>;
-
-export interface SubscribePayload {
-  room: string;
-  since?: Position;
-}
-export interface PublishPayload {
-  room: string;
-  event: string;
-  data: unknown;
-  id: string;
-}
 
 /** Events a client sends (Socket.IO typed event map). */
 export interface ClientToServerEvents {

@@ -1,8 +1,13 @@
 import { z } from "zod";
 import { CAPABILITIES } from "./capabilities.js";
+import { ERROR_CODES, type ErrorCode, RETRY_VALUES } from "./errors.js";
 import { MAX_EVENT_NAME_LENGTH, ROOM_NAME_PATTERN } from "./names.js";
 
-/** zod schemas of every payload that crosses a process boundary. */
+/**
+ * zod schemas of every payload that crosses a process boundary, the source of their
+ * types (`z.infer`). Server code imports them from "@relaybase/protocol/schemas"; the
+ * SDK only their types, so zod stays out of its bundle.
+ */
 export const roomName = z.string().regex(ROOM_NAME_PATTERN, "invalid room name");
 export const eventName = z.string().min(1).max(MAX_EVENT_NAME_LENGTH);
 export const capabilitiesSchema = z.record(z.string().min(1).max(201), z.array(z.enum(CAPABILITIES)));
@@ -15,6 +20,7 @@ export const positionSchema = z.object({
 export type Position = z.infer<typeof positionSchema>;
 
 export const subscribeRequest = z.object({ room: z.string(), since: positionSchema.optional() });
+export type SubscribePayload = z.infer<typeof subscribeRequest>;
 export const unsubscribeRequest = z.object({ room: z.string() });
 export const publishRequest = z.object({
   room: z.string(),
@@ -22,4 +28,13 @@ export const publishRequest = z.object({
   data: z.unknown(),
   id: z.string().min(1).max(64),
 });
+export type PublishPayload = z.infer<typeof publishRequest>;
 export const authRequest = z.object({ token: z.string().min(1) });
+
+/** An error as every edge sends it (acks, connect errors, REST bodies): `WireError`. */
+export const wireErrorSchema = z.object({
+  code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]),
+  message: z.string(),
+  retry: z.enum(RETRY_VALUES),
+  retryAfter: z.number().int().positive().optional(),
+});

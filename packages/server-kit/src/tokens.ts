@@ -1,4 +1,5 @@
-import { capabilitiesSchema, RelaybaseError } from "@relaybase/protocol";
+import { RelaybaseError } from "@relaybase/protocol";
+import { capabilitiesSchema } from "@relaybase/protocol/schemas";
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey, jwtVerify } from "jose";
 import { z } from "zod";
 

@@ -1,19 +1,21 @@
 import {
   type AuthAck,
-  authRequest,
   type Capability,
   can,
   exceedsDepth,
   isValidRoomName,
   type MessageEnvelope,
   type PublishAck,
-  publishRequest,
   RelaybaseError,
   type SubscribeAck,
-  subscribeRequest,
   type UnsubscribeAck,
-  unsubscribeRequest,
 } from "@relaybase/protocol";
+import {
+  authRequest,
+  publishRequest,
+  subscribeRequest,
+  unsubscribeRequest,
+} from "@relaybase/protocol/schemas";
 import {
   type AppRuntime,
   connectionRoomKey,

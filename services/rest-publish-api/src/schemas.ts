@@ -1,4 +1,5 @@
-import { eventName, MAX_MESSAGES_PER_BATCH, MAX_ROOMS_PER_PUBLISH } from "@relaybase/protocol";
+import { MAX_MESSAGES_PER_BATCH, MAX_ROOMS_PER_PUBLISH } from "@relaybase/protocol";
+import { eventName } from "@relaybase/protocol/schemas";
 import { z } from "zod";
 
 /**

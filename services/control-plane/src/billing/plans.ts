@@ -1,8 +1,8 @@
-import type { PlanId } from "@relaybase/server-kit";
+import { PLAN_IDS, type PlanId } from "@relaybase/server-kit";
 import type Stripe from "stripe";
 
 /** The plans a customer can buy; free is what an org has without a live subscription. */
-export const PAID_PLANS = ["pro", "scale"] as const;
+export const PAID_PLANS = ["pro", "scale"] as const satisfies readonly PlanId[];
 export type PaidPlan = (typeof PAID_PLANS)[number];
 
 /** The Stripe price of each paid plan (STRIPE_PRICE_PRO, STRIPE_PRICE_SCALE). */
@@ -18,14 +18,14 @@ export function isLiveStatus(status: string | null | undefined): boolean {
   return status != null && LIVE_STATUSES.has(status);
 }
 
-/** Higher wins when one subscription carries several of our prices. */
-const RANK: Record<PlanId, number> = { free: 0, pro: 1, scale: 2 };
+/** Higher wins when one subscription carries several of our prices (PLAN_IDS is in order). */
+const rank = (plan: PlanId): number => PLAN_IDS.indexOf(plan);
 
 /** The plan a subscription's items pay for, or undefined when none of its prices is one of ours. */
 export function planOfPrices(priceIds: readonly string[], prices: PlanPrices): PaidPlan | undefined {
   let best: PaidPlan | undefined;
   for (const plan of PAID_PLANS) {
-    if (priceIds.includes(prices[plan]) && (best === undefined || RANK[plan] > RANK[best])) best = plan;
+    if (priceIds.includes(prices[plan]) && (best === undefined || rank(plan) > rank(best))) best = plan;
   }
   return best;
 }

@@ -1,4 +1,5 @@
 import type { Capabilities } from "@relaybase/protocol";
+import type { PlanId } from "@relaybase/server-kit";
 import { sql } from "drizzle-orm";
 import {
   bigint,
@@ -18,9 +19,7 @@ import {
 
 const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
 
-/** Kept in step with PLAN_IDS in @relaybase/server-kit (plans.ts holds the limits). */
-export const PLAN_IDS = ["free", "pro", "scale"] as const;
-export type PlanId = (typeof PLAN_IDS)[number];
+// The plan ids and their order: PLAN_IDS in @relaybase/server-kit, with the limits.
 
 /**
  * The plan ids, so orgs.plan is a foreign key. The limits themselves live in one typed

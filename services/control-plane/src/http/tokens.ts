@@ -1,4 +1,5 @@
-import { capabilitiesSchema, RelaybaseError } from "@relaybase/protocol";
+import { RelaybaseError } from "@relaybase/protocol";
+import { capabilitiesSchema } from "@relaybase/protocol/schemas";
 import {
   hashesEqual,
   hashSecret,

@@ -1,6 +1,7 @@
-import { capabilitiesSchema } from "@relaybase/protocol";
+import { capabilitiesSchema } from "@relaybase/protocol/schemas";
+import { PLAN_IDS } from "@relaybase/server-kit";
 import { z } from "zod";
-import { KEY_KINDS, MEMBER_ROLES, PLAN_IDS } from "../db/schema.js";
+import { KEY_KINDS, MEMBER_ROLES } from "../db/schema.js";
 
 /** Input and output schemas shared by several procedures. Dates travel as ISO strings. */
 
