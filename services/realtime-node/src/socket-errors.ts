@@ -1,9 +1,10 @@
-import { RelaybaseError, type WireError, wireError } from "@relaybase/protocol";
-import type { Logger } from "@relaybase/server-kit";
+import { type WireError, wireError } from "@relaybase/protocol";
+import { asRelaybaseError, type Logger } from "@relaybase/server-kit";
 
 /** Maps anything thrown while handling a socket to a wire error; unknown → INTERNAL, logged. */
 export function toWireError(err: unknown, logger: Logger): WireError {
-  if (err instanceof RelaybaseError) return err.toWire();
+  const known = asRelaybaseError(err);
+  if (known) return known.toWire();
   logger.error({ err }, "unexpected error on a socket");
   return wireError("INTERNAL");
 }

@@ -1,7 +1,8 @@
 import { ERROR_CODES, RelaybaseError } from "@relaybase/protocol";
+import { asRelaybaseError } from "@relaybase/server-kit";
 import { initTRPC, TRPCError } from "@trpc/server";
 import { and, eq } from "drizzle-orm";
-import { ZodError, z } from "zod";
+import { z } from "zod";
 import { apps, memberships } from "../db/schema.js";
 import type { Context } from "./context.js";
 import { relaybaseCodeOf, toTRPCError } from "./errors.js";
@@ -41,10 +42,8 @@ const mapErrors = t.middleware(async ({ ctx, path, next }) => {
   const result = await next();
   if (result.ok) return result;
   const { error } = result;
-  if (error.cause instanceof RelaybaseError) throw toTRPCError(error.cause);
-  if (error.cause instanceof ZodError) {
-    throw toTRPCError(new RelaybaseError("BAD_REQUEST", error.cause.issues[0]?.message));
-  }
+  const known = asRelaybaseError(error.cause);
+  if (known) throw toTRPCError(known);
   if (error.code === "INTERNAL_SERVER_ERROR") {
     ctx.log.error({ err: error.cause ?? error, path }, "unhandled error in tRPC procedure");
     throw new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: ERROR_CODES.INTERNAL.message });
