@@ -44,3 +44,19 @@ export const usageFlushVar = () =>
       "How often usage counts (messages published and delivered, per app and hour) are flushed: to Redis in a " +
         "cluster, to the control plane in the all-in-one process. Also flushed on shutdown.",
     );
+
+/**
+ * The adapter stream's length, which realtime nodes (reading and trimming it) and REST
+ * instances (writing to it) must agree on.
+ */
+export const adapterMaxLenVar = () =>
+  z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(10_000)
+    .describe(
+      "Entries kept in the adapter's shared stream (all tenants), the same on every realtime node and REST " +
+        "instance. Socket.IO's own recovery reaches back at most this many messages; room history covers the " +
+        "rest (docs/scaling.md).",
+    );

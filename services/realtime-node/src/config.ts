@@ -1,4 +1,11 @@
-import { loadConfig, logLevelVar, optionalUrlVar, portVar, usageFlushVar } from "@relaybase/server-kit";
+import {
+  adapterMaxLenVar,
+  loadConfig,
+  logLevelVar,
+  optionalUrlVar,
+  portVar,
+  usageFlushVar,
+} from "@relaybase/server-kit";
 import { z } from "zod";
 
 export const realtimeNodeConfigSchema = z.object({
@@ -42,15 +49,7 @@ export const realtimeNodeConfigSchema = z.object({
     "Redis for the cluster: the Socket.IO streams adapter, room history and the tenant directory. " +
       "Required when the node runs alone (`npm start -w services/realtime-node`); unused in the all-in-one process.",
   ),
-  ADAPTER_MAX_LEN: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(10_000)
-    .describe(
-      "Entries kept in the adapter's shared stream (all tenants). Socket.IO's own recovery reaches back at most " +
-        "this many messages; room history covers the rest (docs/scaling.md).",
-    ),
+  ADAPTER_MAX_LEN: adapterMaxLenVar(),
   CONNECTION_LEASE_MS: z.coerce
     .number()
     .int()

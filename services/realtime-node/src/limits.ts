@@ -48,10 +48,9 @@ export class PendingAdmissions {
   /** Holds a place; `ahead()` counts the older ones still deciding, `release()` lets it go. */
   hold(appId: string): { ahead: () => number; release: () => void } {
     const seq = this.#next++;
-    let held = this.#byApp.get(appId);
-    if (!held) this.#byApp.set(appId, (held = new Set()));
-    held.add(seq);
-    const set = held;
+    const set = this.#byApp.get(appId) ?? new Set<number>();
+    this.#byApp.set(appId, set);
+    set.add(seq);
     return {
       ahead: () => {
         let n = 0;

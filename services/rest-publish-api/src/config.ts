@@ -1,4 +1,11 @@
-import { loadConfig, logLevelVar, optionalUrlVar, portVar, usageFlushVar } from "@relaybase/server-kit";
+import {
+  adapterMaxLenVar,
+  loadConfig,
+  logLevelVar,
+  optionalUrlVar,
+  portVar,
+  usageFlushVar,
+} from "@relaybase/server-kit";
 import { z } from "zod";
 
 export const restPublishApiConfigSchema = z.object({
@@ -14,14 +21,7 @@ export const restPublishApiConfigSchema = z.object({
     "Redis of the cluster (room history, tenant directory, the adapter stream it writes to). Required when the " +
       "REST API runs alone; unused in the all-in-one process.",
   ),
-  ADAPTER_MAX_LEN: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(10_000)
-    .describe(
-      "The realtime nodes' ADAPTER_MAX_LEN: the adapter stream is trimmed to about this many entries.",
-    ),
+  ADAPTER_MAX_LEN: adapterMaxLenVar(),
   USAGE_FLUSH_MS: usageFlushVar(),
   LOG_LEVEL: logLevelVar,
 });
