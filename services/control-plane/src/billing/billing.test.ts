@@ -12,7 +12,7 @@ import { relaybaseCodeOf } from "../trpc/errors.js";
 import { appRouter } from "../trpc/router.js";
 import { createCallerFactory } from "../trpc/trpc.js";
 import { createBilling } from "./index.js";
-import { type StripeStandIn, startStripeStandIn } from "./stripe-stand-in.js";
+import { type StripeStandIn, startStripeStandIn } from "../testing/stripe-stand-in.js";
 
 const createCaller = createCallerFactory(appRouter);
 const logger = createLogger("billing-test", "silent");

@@ -10,7 +10,7 @@ import {
   type TestDatabase,
   uniqueEmail,
 } from "../testing/harness.js";
-import { type StripeStandIn, startStripeStandIn } from "./stripe-stand-in.js";
+import { type StripeStandIn, startStripeStandIn } from "../testing/stripe-stand-in.js";
 
 const WEBHOOK_SECRET = "whsec_route_test_secret";
 const PRICE_PRO = "price_pro_route";

@@ -14,7 +14,7 @@ import { type ControlPlane, type ControlPlaneDeps, createControlPlane } from "..
 import { type ControlPlaneConfig, loadControlPlaneConfig } from "../config.js";
 import type { AppRouter } from "../trpc/router.js";
 
-export { type StripeStandIn, startStripeStandIn } from "../billing/stripe-stand-in.js";
+export { type StripeStandIn, startStripeStandIn } from "./stripe-stand-in.js";
 
 export type DbMode = "pglite" | "postgres";
 export const DB_MODES: DbMode[] = ["pglite", "postgres"];
