@@ -14,6 +14,7 @@ import { backoffDelay } from "./backoff.js";
 import { Emitter } from "./emitter.js";
 import { asWireError, PublishError, toRelaybaseError } from "./errors.js";
 import { type ClientOptions, type ResolvedOptions, resolveOptions } from "./options.js";
+import { PublishOutbox } from "./publish-outbox.js";
 import { type DefaultEvents, type PublishResult, Room, type RoomHost } from "./room.js";
 import { endpointTokenSource, TokenProvider } from "./token.js";
 
@@ -45,20 +46,6 @@ export interface ClientEvents {
 }
 
 type RelaybaseSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
-
-interface OutgoingPublish {
-  room: string;
-  event: string;
-  data: unknown;
-  id: string;
-  inFlight: boolean;
-  settled: boolean;
-  attempt: number;
-  deadline: ReturnType<typeof setTimeout> | undefined;
-  retryTimer: ReturnType<typeof setTimeout> | undefined;
-  resolve: (result: PublishResult) => void;
-  reject: (error: PublishError) => void;
-}
 
 /** Connection ids this client had; with `echo: false` their messages are skipped, even replayed ones. */
 /** How long after losing its connection a client retries OVER_CONNECTION_QUOTA (see #afterRefusal). */
@@ -93,7 +80,7 @@ export class RelaybaseClient<Events extends object = DefaultEvents> {
   readonly #socket: RelaybaseSocket;
   readonly #events = new Emitter<ClientEvents>();
   readonly #rooms = new Map<string, Room<object>>();
-  readonly #outbox = new Set<OutgoingPublish>();
+  readonly #outbox: PublishOutbox;
   readonly #ownConnections: string[] = [];
   readonly #host: RoomHost;
   #state: ConnectionState = "connecting";
@@ -147,8 +134,14 @@ export class RelaybaseClient<Events extends object = DefaultEvents> {
       refreshAuth: () => this.#refreshAuth(),
       report: (error) => this.#report(error),
       publish: (room, event, data, id) => this.#publish(room, event, data, id),
-      flushPublishes: (room) => this.#flushPublishes(room),
+      flushPublishes: (room) => this.#outbox.flush(room),
     };
+    this.#outbox = new PublishOutbox({
+      options: o,
+      socket: this.#socket,
+      holds: (room) => this.#rooms.get(room)?._holdsPublishes ?? false,
+      refreshAuth: () => this.#refreshAuth(),
+    });
     this.#wire();
     this.#socket.connect();
   }
@@ -264,7 +257,7 @@ export class RelaybaseClient<Events extends object = DefaultEvents> {
     this.#setState("connected", undefined, reconnect ? recovered : undefined);
     this.#scheduleTokenRefresh();
     for (const room of this.#rooms.values()) room._connected(recovered);
-    this.#flushPublishes();
+    this.#outbox.flush();
   }
 
   #onDisconnect(reason: string): void {
@@ -383,9 +376,7 @@ export class RelaybaseClient<Events extends object = DefaultEvents> {
     clearTimeout(this.#reconnectTimer);
     clearTimeout(this.#refreshTimer);
     this.#socket.disconnect();
-    for (const publish of [...this.#outbox]) {
-      this.#settle(publish, new PublishError(error.code, error.message, publish.room, publish.id));
-    }
+    this.#outbox.rejectAll(error);
     for (const room of this.#rooms.values()) room._stop(error);
   }
 
@@ -399,6 +390,15 @@ export class RelaybaseClient<Events extends object = DefaultEvents> {
       ...(error ? { error } : {}),
       ...(recovered !== undefined ? { recovered } : {}),
     });
+  }
+
+  #publish(room: string, event: string, data: unknown, id: string | undefined): Promise<PublishResult> {
+    const messageId = id ?? newMessageId();
+    if (this.#stopped) {
+      const reason = this.#error ?? new RelaybaseError("UNAVAILABLE", "The client is closed.");
+      return Promise.reject(new PublishError(reason.code, reason.message, room, messageId));
+    }
+    return this.#outbox.publish(room, event, data, messageId);
   }
 
   #report(error: RelaybaseError): void {
@@ -457,97 +457,6 @@ export class RelaybaseClient<Events extends object = DefaultEvents> {
       }
     })();
     return this.#refreshing;
-  }
-
-  // --- publishing ---
-
-  #publish(room: string, event: string, data: unknown, id: string | undefined): Promise<PublishResult> {
-    const messageId = id ?? newMessageId();
-    if (this.#stopped) {
-      const reason = this.#error ?? new RelaybaseError("UNAVAILABLE", "The client is closed.");
-      return Promise.reject(new PublishError(reason.code, reason.message, room, messageId));
-    }
-    return new Promise<PublishResult>((resolve, reject) => {
-      const publish: OutgoingPublish = {
-        room,
-        event,
-        data,
-        id: messageId,
-        inFlight: false,
-        settled: false,
-        attempt: 0,
-        deadline: undefined,
-        retryTimer: undefined,
-        resolve,
-        reject,
-      };
-      const { publishTimeoutMs } = this.#options;
-      publish.deadline = setTimeout(() => {
-        const message =
-          `No acknowledgement within ${publishTimeoutMs} ms; the message may or may not have been ` +
-          "published. Retrying with the same id (error.messageId) is safe.";
-        this.#settle(publish, new PublishError("TIMEOUT", message, room, messageId));
-      }, publishTimeoutMs);
-      this.#outbox.add(publish);
-      this.#send(publish);
-    });
-  }
-
-  #send(publish: OutgoingPublish): void {
-    if (publish.settled || publish.inFlight || publish.retryTimer) return;
-    const socket = this.#socket;
-    if (!socket.connected || this.#rooms.get(publish.room)?._holdsPublishes) return;
-    publish.inFlight = true;
-    const { room, event, data, id } = publish;
-    socket.timeout(this.#options.ackTimeoutMs).emit("publish", { room, event, data, id }, (err, ack) => {
-      publish.inFlight = false;
-      if (publish.settled) return;
-      // Timed out: resend now with the same id. Disconnected: the reconnect resends.
-      if (err) return this.#send(publish);
-      if (ack.ok) {
-        this.#settle(publish, undefined, { id: ack.id, offset: ack.offset, epoch: ack.epoch });
-        return;
-      }
-      const error = toRelaybaseError(ack.error);
-      if (ack.error.retry === "never") {
-        this.#settle(publish, new PublishError(error.code, error.message, room, id));
-      } else if (ack.error.retry === "reauth") {
-        this.#refreshAuth().then(
-          () => this.#send(publish),
-          (err: RelaybaseError) =>
-            err.retry === "never"
-              ? this.#settle(publish, new PublishError(err.code, err.message, room, id))
-              : this.#retryPublish(publish),
-        );
-      } else {
-        this.#retryPublish(publish);
-      }
-    });
-  }
-
-  #retryPublish(publish: OutgoingPublish): void {
-    const { reconnectionDelayMs, reconnectionDelayMaxMs } = this.#options;
-    publish.retryTimer = setTimeout(
-      () => {
-        publish.retryTimer = undefined;
-        this.#send(publish);
-      },
-      backoffDelay(publish.attempt++, reconnectionDelayMs, reconnectionDelayMaxMs),
-    );
-  }
-
-  #flushPublishes(room?: string): void {
-    for (const publish of this.#outbox) if (room === undefined || publish.room === room) this.#send(publish);
-  }
-
-  #settle(publish: OutgoingPublish, error: PublishError | undefined, result?: PublishResult): void {
-    if (publish.settled) return;
-    publish.settled = true;
-    clearTimeout(publish.deadline);
-    clearTimeout(publish.retryTimer);
-    this.#outbox.delete(publish);
-    if (error) publish.reject(error);
-    else publish.resolve(result!);
   }
 }
 
