@@ -1,7 +1,14 @@
 import { closeOnSignals, createLogger } from "@relaybase/server-kit";
+import { ensureConsoleBuilt } from "./console-build.js";
 import { startPlatform } from "./platform.js";
 
 /** `npm start`: the whole platform in one process, then where to go next. */
+if (!process.env.CONSOLE_DIR) {
+  await ensureConsoleBuilt((line) => console.log(line)).catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}
 const platform = await startPlatform().catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : err);
   process.exit(1);
@@ -15,9 +22,7 @@ Relaybase is running (embedded: PGlite in ${process.env.DATA_DIR ?? ".data"}, in
   Realtime (Socket.IO)     ${realtime}
   REST publish API         ${rest}   (OpenAPI: ${rest}/openapi.json)
 
-First time? Sign up, create an app and a secret key: see "Quickstart" in README.md,
-or run:  curl -c .rb-cookies -H 'content-type: application/json' \\
-           -d '{"email":"you@example.com","password":"a long password"}' ${controlPlane}/trpc/auth.signup
+Open ${controlPlane} in your browser: sign up, create an app, send a first message.
 `);
 
 closeOnSignals(() => platform.close(), createLogger("relaybase", process.env.LOG_LEVEL ?? "info"));

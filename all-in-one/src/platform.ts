@@ -50,8 +50,15 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
   // One set of limiters for the node and the REST API: the daily quota counts both.
   const limiters = memoryLimiters();
 
+  let listening: PlatformUrls | undefined;
   const controlPlane = await createControlPlane({
     config: cpConfig,
+    // The console's snippets name the addresses this process listens on (known after listen).
+    consoleUrls: () => ({
+      ...(env.PUBLIC_URL ? {} : { controlPlane: listening?.controlPlane }),
+      realtime: listening?.realtime,
+      rest: listening?.rest,
+    }),
     directory,
     logger: logger.child({ part: "control-plane" }),
     usage: { connectionCounts: async () => connections.localCounts() },
@@ -84,12 +91,13 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
   const nodeAddress = await node.listen(nodeConfig.PORT, nodeConfig.HOST);
   const restAddress = await rest.listen({ port: restConfig.PORT, host: restConfig.HOST });
 
+  listening = {
+    controlPlane: cpAddress,
+    realtime: `http://${hostOf(nodeConfig.HOST)}:${nodeAddress.port}`,
+    rest: restAddress,
+  };
   return {
-    urls: {
-      controlPlane: cpAddress,
-      realtime: `http://${hostOf(nodeConfig.HOST)}:${nodeAddress.port}`,
-      rest: restAddress,
-    },
+    urls: listening,
     async close() {
       await node.close();
       await rest.close();

@@ -17,6 +17,11 @@ export interface ControlPlaneDeps {
   logger: Logger;
   /** Where usage comes from: Redis in distributed mode; embedded, the node's meter calls `usage.record`. */
   usage?: UsageSources;
+  /**
+   * Where the other services listen, for the console's snippets when REALTIME_PUBLIC_URL /
+   * REST_PUBLIC_URL are unset (the all-in-one knows them only once it listens).
+   */
+  consoleUrls?: () => { controlPlane?: string; realtime?: string; rest?: string };
 }
 
 /** Login attempts per email and client IP per minute. */
@@ -58,7 +63,7 @@ export async function openServices({
       rollupMs: config.USAGE_ROLLUP_MS,
     });
     return {
-      services: { config, db, logger, sessions, tenants, loginLimiter, metrics, usage, billing },
+      services: { config, db, logger, sessions, tenants, loginLimiter, metrics, usage, billing, signing },
       signing,
       database,
     };

@@ -1,6 +1,8 @@
+import { consoleToken } from "./procedures/apps/console-token.js";
 import { create as createApp } from "./procedures/apps/create.js";
 import { remove as deleteApp } from "./procedures/apps/delete.js";
 import { get as getApp } from "./procedures/apps/get.js";
+import { limits as appLimits } from "./procedures/apps/limits.js";
 import { list as listApps } from "./procedures/apps/list.js";
 import { update as updateApp } from "./procedures/apps/update.js";
 import { login } from "./procedures/auth/login.js";
@@ -20,7 +22,15 @@ import { router } from "./trpc.js";
 
 export const appRouter = router({
   auth: router({ signup, login, logout, me }),
-  apps: router({ list: listApps, create: createApp, get: getApp, update: updateApp, delete: deleteApp }),
+  apps: router({
+    list: listApps,
+    create: createApp,
+    get: getApp,
+    update: updateApp,
+    delete: deleteApp,
+    limits: appLimits,
+    consoleToken,
+  }),
   keys: router({ list: listKeys, create: createKey, revoke: revokeKey }),
   billing: router({ status: billingStatus, checkout: billingCheckout, portal: billingPortal }),
   usage: router({ series: usageSeries, today: usageToday, notices: usageNotices }),
