@@ -152,7 +152,8 @@ export function SignupPage() {
           <p className="note error" role="alert">
             {taken ? (
               <>
-                An account with this email already exists. <Link href="/login">Log in instead</Link>.
+                An account with this email already exists.{" "}
+                <Link href={`/login${search ? `?${search}` : ""}`}>Log in instead</Link>.
               </>
             ) : (
               describeError(signup.error)
