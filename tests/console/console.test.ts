@@ -187,6 +187,39 @@ describe.skipIf(!haveChromium)("the console in Chromium", () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("INVALID_KEY");
   });
 
+  it("an owner invites by link; the invitee signs up through it and sees the org's apps", async () => {
+    expect(walk.appId, "runs after the walk").not.toBe("");
+    await page.goto(`${p.urls.controlPlane}/team`);
+    await page.getByRole("heading", { name: "Team" }).waitFor();
+    const email = `teammate-${Date.now()}@example.com`;
+    await page.getByLabel("Email").fill(email);
+    await page.getByRole("button", { name: "Create invite link" }).click();
+    const link = page.getByRole("region", { name: "Invite link" });
+    const url = (await link.locator("code").textContent())!;
+    expect(url).toMatch(new RegExp(`^${p.urls.controlPlane}/invite/inv_`));
+    await page.getByRole("list", { name: "Open invites" }).getByText(email).waitFor();
+    await shoot(page, "team");
+
+    const theirs = await newContext(browser, p.urls.controlPlane);
+    const invitee = await theirs.newPage();
+    await invitee.goto(url);
+    await invitee.getByRole("heading", { name: "Log in" }).waitFor();
+    await invitee.getByRole("link", { name: "Create an account" }).click();
+    await invitee.getByLabel("Email").fill(email);
+    await invitee.getByLabel("Password").fill("teammate password");
+    await invitee.getByRole("button", { name: "Create account" }).click();
+    await invitee.getByRole("heading", { name: "Join a team" }).waitFor();
+    await invitee.getByRole("button", { name: "Join the team" }).click();
+    await invitee.getByRole("heading", { name: "Apps" }).waitFor();
+    await invitee.getByRole("link", { name: "Walkthrough" }).waitFor();
+
+    // The owner sees them in the team; the invite is used up.
+    await page.reload();
+    await page.getByRole("table", { name: "Members" }).getByText(email).waitFor();
+    await page.getByText("None.").waitFor();
+    await theirs.close();
+  });
+
   it("says what went wrong: taken email, wrong password, and logs out", async () => {
     const fresh = await newContext(browser, p.urls.controlPlane);
     const other = await fresh.newPage();

@@ -57,6 +57,8 @@ export const queryClient = new QueryClient({
   },
 });
 
+export const meQuery = { queryKey: ["me"], queryFn: () => api.auth.me.query() } as const;
+
 /** What `/console-config.json` says: where the platform's other parts are. */
 export interface RuntimeConfig {
   controlPlaneUrl: string;

@@ -1,7 +1,7 @@
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { type ReactNode, useEffect } from "react";
 import { Link, Redirect, Route, Switch, useLocation } from "wouter";
-import { api, codeOf, type Me, queryClient } from "./api";
+import { api, codeOf, type Me, meQuery, queryClient } from "./api";
 import { AppPage } from "./pages/app";
 import { AppsPage } from "./pages/apps";
 import { LoginPage, SignupPage } from "./pages/auth";
@@ -9,8 +9,6 @@ import { BillingPage } from "./pages/billing";
 import { OnboardingPage } from "./pages/onboarding";
 import { TeamPage } from "./pages/team";
 import { ErrorNote, Loading } from "./ui";
-
-export const meQuery = { queryKey: ["me"], queryFn: () => api.auth.me.query() } as const;
 
 export function Console() {
   return (
