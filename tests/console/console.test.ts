@@ -42,8 +42,9 @@ describe.skipIf(!haveChromium)("the console in Chromium", () => {
 
     await page.getByRole("link", { name: "Create an account" }).click();
     await page.getByRole("heading", { name: "Create your account" }).waitFor();
-    const email = `walk-${Date.now()}@example.com`;
-    await page.getByLabel("Email").fill(email);
+    // A fresh database per run: a fixed, readable account for the screenshots.
+    await page.getByLabel("Name (optional)").fill("Ada");
+    await page.getByLabel("Email").fill("ada@example.com");
     await page.getByLabel("Password").fill("short");
     await page.getByRole("button", { name: "Create account" }).click();
     await expect.poll(() => page.getByRole("alert").textContent()).toMatch(/too short/);
@@ -54,7 +55,7 @@ describe.skipIf(!haveChromium)("the console in Chromium", () => {
     // A new account lands on the checklist; each step ticks from what really happens.
     await page.getByRole("heading", { name: "Get started" }).waitFor();
     await shoot(page, "onboarding-new");
-    await page.getByLabel("App name").fill("Walkthrough");
+    await page.getByLabel("App name").fill("Chat");
     await page.getByRole("button", { name: "Create app" }).click();
     await page.getByRole("listitem", { name: "Step 1: Create an app (done)" }).waitFor();
     await page.getByRole("button", { name: /^Copy: pk_/ }).click();
@@ -72,8 +73,8 @@ describe.skipIf(!haveChromium)("the console in Chromium", () => {
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Apps" }).click();
     await page.getByRole("heading", { name: "Apps" }).waitFor();
     await shoot(page, "apps");
-    await page.getByRole("link", { name: "Walkthrough" }).click();
-    await page.getByRole("heading", { name: /Walkthrough/ }).waitFor();
+    await page.getByRole("link", { name: "Chat" }).click();
+    await page.getByRole("heading", { name: /Chat/ }).waitFor();
     walk.appId = new URL(page.url()).pathname.split("/")[2]!;
     walk.publishableKey = (await page.locator("table.keys code").first().textContent())!;
     expect(walk.publishableKey).toMatch(/^pk_/);
@@ -211,7 +212,7 @@ describe.skipIf(!haveChromium)("the console in Chromium", () => {
     await invitee.getByRole("heading", { name: "Join a team" }).waitFor();
     await invitee.getByRole("button", { name: "Join the team" }).click();
     await invitee.getByRole("heading", { name: "Apps" }).waitFor();
-    await invitee.getByRole("link", { name: "Walkthrough" }).waitFor();
+    await invitee.getByRole("link", { name: "Chat" }).waitFor();
 
     // The owner sees them in the team; the invite is used up.
     await page.reload();

@@ -44,7 +44,17 @@ describe("README quickstart", () => {
     expect(urlAfter("Console \\+ control plane")).toMatch(/^http:\/\//);
     expect(urlAfter("Realtime \\(Socket.IO\\)")).toMatch(/^http:\/\//);
     expect(urlAfter("REST publish API")).toMatch(/^http:\/\//);
-    expect(output).toContain("auth.signup");
+    expect(output).toContain(`Open ${urlAfter("Console \\+ control plane")} in your browser`);
+  });
+
+  it("the printed URL opens the console", async () => {
+    const res = await fetch(urlAfter("Console \\+ control plane")!);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+    const html = await res.text();
+    expect(html).toContain("<title>Relaybase console</title>");
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    expect((await fetch(new URL(script!, urlAfter("Console \\+ control plane")))).status).toBe(200);
   });
 
   it("the quickstart code signs up, connects, publishes and receives", async () => {
