@@ -142,6 +142,16 @@ describe.skipIf(!haveChromium)("the console in Chromium", () => {
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Billing" }).click();
     await page.getByText("Billing is off on this server").waitFor();
     await shoot(page, "billing");
+
+    // Dark follows the system setting.
+    await page.emulateMedia({ colorScheme: "dark" });
+    await page.goto(`${p.urls.controlPlane}/apps/${walk.appId}/usage`);
+    await page.locator(".uplot").first().waitFor();
+    expect(await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor)).toBe(
+      "rgb(15, 17, 21)",
+    );
+    await shoot(page, "usage-dark");
+    await page.emulateMedia({ colorScheme: "light" });
   });
 
   it("revoking keys in the console: the SDK client is refused on its next connection, REST gets INVALID_KEY", async () => {
@@ -253,6 +263,23 @@ describe.skipIf(!haveChromium)("the console in Chromium", () => {
     await other.getByRole("button", { name: "Log in" }).click();
     // After logging in, back to where the link pointed.
     await other.getByRole("heading", { name: "Apps" }).waitFor();
+
+    // Guessing is rate-limited, and the page says for how long (the limit is the server's).
+    await other.getByRole("button", { name: "Log out" }).click();
+    await other.getByLabel("Email").fill(`guessed-${Date.now()}@example.com`);
+    await other.getByLabel("Password").fill("guess");
+    const alert = other.getByRole("alert");
+    let said = "";
+    // Until the answer is no longer the wrong-password one (the limit is the server's to set).
+    for (let attempt = 0; attempt < 50 && (said === "" || said === "Wrong email or password."); attempt++) {
+      await other.getByRole("button", { name: "Log in" }).click();
+      // Each answer replaces the alert; wait for this attempt's (the button is busy until then).
+      await other.getByRole("button", { name: "Log in" }).waitFor();
+      await expect.poll(() => other.getByRole("button", { name: "Log in" }).isEnabled()).toBe(true);
+      said = (await alert.textContent()) ?? "";
+    }
+    expect(said).toMatch(/too many|try again/i);
+    await shoot(other, "login-rate-limited");
     await fresh.close();
   });
 });

@@ -2,6 +2,7 @@ import { useMutation, useQuery } from "@tanstack/react-query";
 import { type FormEvent, lazy, Suspense, useEffect, useState } from "react";
 import { Link, Redirect, useLocation } from "wouter";
 import { type App, api, describeError, queryClient } from "../api";
+import { capsToText, OPS, textToCaps } from "../caps";
 import { ConfirmDialog, ErrorNote, Field, formatBytes, formatNumber, Loading } from "../ui";
 import { KeysTab } from "./keys";
 import { QuickstartTab } from "./quickstart";
@@ -59,32 +60,6 @@ export function AppPage({ appId, tab }: { appId: string; tab: string | undefined
       {!TABS.some((t) => t.id === tab) && <Redirect to={`/apps/${appId}/keys`} replace />}
     </section>
   );
-}
-
-const OPS = ["subscribe", "publish", "presence", "history"] as const;
-
-/** The anonymous capabilities as editable lines: `public:* subscribe,history`. */
-function capsToText(caps: App["anonymousCaps"]): string {
-  return Object.entries(caps)
-    .map(([pattern, ops]) => `${pattern} ${ops.join(",")}`)
-    .join("\n");
-}
-
-function textToCaps(text: string): { caps?: App["anonymousCaps"]; error?: string } {
-  const caps: Record<string, (typeof OPS)[number][]> = {};
-  for (const [i, raw] of text.split("\n").entries()) {
-    const line = raw.trim();
-    if (!line) continue;
-    const [pattern, opsText = "", ...rest] = line.split(/\s+/);
-    if (!pattern || rest.length > 0) return { error: `Line ${i + 1}: write "room-pattern op,op".` };
-    const ops = opsText.split(",").filter(Boolean);
-    const bad = ops.find((op) => !(OPS as readonly string[]).includes(op));
-    if (bad || ops.length === 0) {
-      return { error: `Line ${i + 1}: operations are ${OPS.join(", ")}${bad ? ` (not "${bad}")` : ""}.` };
-    }
-    caps[pattern] = ops as (typeof OPS)[number][];
-  }
-  return { caps };
 }
 
 function SettingsTab({ app }: { app: App }) {

@@ -2,15 +2,10 @@ import { useMutation } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { Link, useLocation, useSearch } from "wouter";
 import { api, codeOf, describeError, queryClient } from "../api";
+import { safeNext } from "../paths";
 import { Field } from "../ui";
 
 const MIN_PASSWORD = 8;
-
-/** Only a path on this site: `?next=//evil.example` must not send anyone away. */
-function safeNext(search: string): string {
-  const next = new URLSearchParams(search).get("next");
-  return next?.startsWith("/") && !next.startsWith("//") ? next : "/";
-}
 
 function AuthFrame({ title, children }: { title: string; children: React.ReactNode }) {
   return (
