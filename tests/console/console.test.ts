@@ -154,6 +154,52 @@ describe.skipIf(!haveChromium)("the console in Chromium", () => {
     await page.emulateMedia({ colorScheme: "light" });
   });
 
+  it("debug tab: the event creator publishes from the browser; the watch shows it and REST; an SDK client receives it", async () => {
+    expect(walk.appId, "runs after the walk").not.toBe("");
+    await page.goto(`${p.urls.controlPlane}/apps/${walk.appId}/debug`);
+    await page.getByText("Connection: connected").waitFor();
+    // Somebody's app: an anonymous client (the default anonymous capabilities allow public:*).
+    const reader = p.client({ key: walk.publishableKey });
+    const got: unknown[] = [];
+    const room = reader.room("public:demo");
+    room.on("note", (data) => got.push(data));
+    await room.subscribe();
+
+    const creator = page.getByRole("form", { name: "Event creator" });
+    await creator.getByLabel("Room").fill("public:demo");
+    await creator.getByLabel("Event").fill("note");
+    await creator.getByLabel("Data (JSON)").fill("{ nope");
+    await creator.getByText("Not JSON").waitFor();
+    await creator.getByLabel("Data (JSON)").fill('{ "text": "from the event creator" }');
+    await creator.getByRole("button", { name: "Publish" }).click();
+    await creator.getByText("Published to public:demo at offset 1.").waitFor();
+    await expect.poll(() => got).toEqual([{ text: "from the event creator" }]);
+
+    // Publishing watched the room; a server's REST publish shows up too.
+    await page.getByRole("list", { name: "Watched rooms" }).getByText("public:demo").waitFor();
+    const res = await fetch(`${p.urls.rest}/v1/apps/${walk.appId}/publish`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${walk.secret}`, "content-type": "application/json" },
+      body: JSON.stringify({ room: "public:demo", event: "note", data: { text: "from a server" } }),
+    });
+    expect(res.status).toBe(202);
+    const log = page.getByRole("table", { name: "Messages" });
+    await log.getByText('{"text":"from a server"}').waitFor();
+    const rows = await log.locator("tbody tr").allTextContents();
+    expect(rows[0]).toMatch(/public:demo#2note.*REST/);
+    expect(rows[1]).toMatch(/public:demo#1noteconsole:usr_/);
+    await shoot(page, "debug");
+
+    // Filters and pause.
+    await page.getByLabel("Event contains").fill("nothing-like-this");
+    await page.getByText("Nothing yet.").waitFor();
+    await page.getByLabel("Event contains").fill("");
+    await page.getByRole("button", { name: "Pause" }).click();
+    await creator.getByRole("button", { name: "Publish" }).click();
+    await page.getByRole("button", { name: "Resume (1 new)" }).click();
+    await expect.poll(() => log.locator("tbody tr").count()).toBe(3);
+  });
+
   it("revoking keys in the console: the SDK client is refused on its next connection, REST gets INVALID_KEY", async () => {
     expect(walk.appId, "runs after the walk").not.toBe("");
     await page.goto(`${p.urls.controlPlane}/apps/${walk.appId}/keys`);

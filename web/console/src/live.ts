@@ -6,39 +6,58 @@ export interface Arrival {
   data: unknown;
   offset: number;
   room: string;
-  from: string | undefined;
+  ts: number;
+  from: { connectionId: string; userId?: string } | undefined;
 }
 
 /**
  * The console as a client of the platform: `@relaybase/sdk` (loaded only when a page needs
  * it, so it stays out of the main bundle), authenticated with a short-lived console token
- * the control plane mints for the signed-in member.
+ * the control plane mints for the signed-in member (`apps.consoleToken`).
  */
-export async function openLiveRoom(options: {
+export async function openLiveClient(options: {
   appId: string;
   publishableKey: string;
   realtimeUrl: string;
-  room: string;
-  onMessage: (arrival: Arrival) => void;
   onState?: (state: string) => void;
-}): Promise<{ room: Room; client: RelaybaseClient; close(): void }> {
+}): Promise<RelaybaseClient> {
   const { createClient } = await import("@relaybase/sdk");
   const client = createClient({
     key: options.publishableKey,
     url: options.realtimeUrl,
     getToken: async () => (await api.apps.consoleToken.mutate({ appId: options.appId })).token,
   });
-  client.on("state", (change) => options.onState?.(change.current));
-  const room = client.room(options.room);
-  room.on("*", (data: unknown, meta: MessageMeta) =>
-    options.onMessage({
+  if (options.onState) {
+    const onState = options.onState;
+    client.on("state", (change) => onState(change.current));
+  }
+  return client;
+}
+
+/** Delivers every message of `room` to `onMessage`; returns the function that stops it. */
+export function listen(room: Room, onMessage: (arrival: Arrival) => void): () => void {
+  return room.on("*", (data: unknown, meta: MessageMeta) =>
+    onMessage({
       event: meta.event,
       data,
       offset: meta.offset,
       room: meta.room,
-      from: meta.from?.userId ?? undefined,
+      ts: meta.ts,
+      from: meta.from,
     }),
   );
+}
+
+export async function openLiveRoom(options: {
+  appId: string;
+  publishableKey: string;
+  realtimeUrl: string;
+  room: string;
+  onMessage: (arrival: Arrival) => void;
+}): Promise<{ room: Room; client: RelaybaseClient; close(): void }> {
+  const client = await openLiveClient(options);
+  const room = client.room(options.room);
+  listen(room, options.onMessage);
   try {
     await room.subscribe();
   } catch (err) {

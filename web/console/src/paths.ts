@@ -4,6 +4,7 @@
  */
 export function safeNext(search: string): string {
   const next = new URLSearchParams(search).get("next");
-  if (!next || !/^\/(?![/\\])/.test(next) || /[\\\u0000-\u001f]/.test(next)) return "/";
-  return next;
+  if (!next?.startsWith("/") || next[1] === "/" || next[1] === "\\") return "/";
+  const unsafe = [...next].some((c) => c === "\\" || c.charCodeAt(0) < 0x20);
+  return unsafe ? "/" : next;
 }

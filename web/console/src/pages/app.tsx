@@ -9,11 +9,13 @@ import { QuickstartTab } from "./quickstart";
 
 // The charts library loads with the usage tab only.
 const UsageTab = lazy(() => import("./usage").then((m) => ({ default: m.UsageTab })));
+const DebugTab = lazy(() => import("./debug").then((m) => ({ default: m.DebugTab })));
 
 const TABS = [
   { id: "keys", label: "Keys" },
   { id: "quickstart", label: "Quickstart" },
   { id: "usage", label: "Usage" },
+  { id: "debug", label: "Debug" },
   { id: "settings", label: "Settings" },
 ] as const;
 
@@ -54,6 +56,11 @@ export function AppPage({ appId, tab }: { appId: string; tab: string | undefined
       {tab === "usage" && (
         <Suspense fallback={<Loading what="Loading usage" />}>
           <UsageTab app={app.data} />
+        </Suspense>
+      )}
+      {tab === "debug" && (
+        <Suspense fallback={<Loading what="Loading the debugger" />}>
+          <DebugTab app={app.data} />
         </Suspense>
       )}
       {tab === "settings" && <SettingsTab app={app.data} />}
