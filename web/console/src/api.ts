@@ -1,5 +1,5 @@
 import type { AppRouter } from "@relaybase/control-plane";
-import { QueryClient } from "@tanstack/react-query";
+import { MutationCache, QueryCache, QueryClient } from "@tanstack/react-query";
 import { createTRPCClient, httpBatchLink, TRPCClientError } from "@trpc/client";
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 
@@ -46,7 +46,16 @@ export function describeError(err: unknown, overrides: Partial<Record<string, st
   return err instanceof Error ? err.message : String(err);
 }
 
-export const queryClient = new QueryClient({
+/** A session that ended (expired, logged out elsewhere) sends the page back to Log in via `auth.me`. */
+function onApiError(err: unknown, queryKey?: readonly unknown[]): void {
+  if (codeOf(err) === "UNAUTHENTICATED" && queryKey?.[0] !== "me") {
+    void queryClient.invalidateQueries({ queryKey: ["me"] });
+  }
+}
+
+export const queryClient: QueryClient = new QueryClient({
+  queryCache: new QueryCache({ onError: (err, query) => onApiError(err, query.queryKey) }),
+  mutationCache: new MutationCache({ onError: (err) => onApiError(err) }),
   defaultOptions: {
     queries: {
       // An answer with a code is the server's decision: asking again will not change it.
