@@ -3,14 +3,19 @@
  * started here), the control plane (Postgres from DATABASE_URL, else PGlite in
  * .data/cluster), two realtime nodes behind a local balancer, one REST instance.
  */
+import { ensureConsoleBuilt } from "@relaybase/all-in-one";
 import { startCluster } from "./cluster/processes.js";
 
+// The control plane serves the console in every mode; build it as `npm start` does.
+await ensureConsoleBuilt((line) => console.log(line));
 const cluster = await startCluster({
   nodes: 2,
   restInstances: 1,
   ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
   ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : { dataDir: ".data/cluster" }),
   ports: { controlPlane: 4000, realtime: 4001, rest: 4002 },
+  // For the console's snippets and test client: the balancer and the first REST instance.
+  env: { REALTIME_PUBLIC_URL: "http://127.0.0.1:4001", REST_PUBLIC_URL: "http://127.0.0.1:4002" },
   logLevel: process.env.LOG_LEVEL ?? "info",
 });
 for (const s of [cluster.controlPlane, ...cluster.nodes, ...cluster.rest]) {

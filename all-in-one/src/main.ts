@@ -1,12 +1,19 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { closeOnSignals, createLogger, guardProcess } from "@relaybase/server-kit";
+import { ensureConsoleBuilt } from "./console-build.js";
 import { startPlatform } from "./platform.js";
 
 const logger = createLogger("relaybase", process.env.LOG_LEVEL ?? "info");
 guardProcess(logger);
 
 /** `npm start`: the whole platform in one process, then where to go next. */
+if (!process.env.CONSOLE_DIR) {
+  await ensureConsoleBuilt((line) => console.log(line)).catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}
 const platform = await startPlatform().catch((err: unknown) => {
   // Config errors and taken ports say which variable to change; print them without a stack.
   console.error(err instanceof Error ? err.message : err);
@@ -25,7 +32,9 @@ Relaybase is running (embedded: PGlite in ${process.env.DATA_DIR ?? ".data"}, in
   Realtime (Socket.IO)     ${realtime}
   REST publish API         ${rest}   (OpenAPI: ${rest}/openapi.json)
 
-Next steps:
+Open ${controlPlane} in your browser: sign up, create an app, send a first message.
+
+Or from a terminal:
   1. Sign up through the console API (curl keeps the session cookie in ${cookies}):
        curl -c ${cookies} ${json} \\
          -d '{"email":"you@example.com","password":"a long password"}' ${controlPlane}/trpc/auth.signup

@@ -52,8 +52,15 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
   // One set of limiters for the node and the REST API: the daily quota counts both.
   const limiters = memoryLimiters();
 
+  let urls: PlatformUrls | undefined;
   const controlPlane = await createControlPlane({
     config: cpConfig,
+    // The console's snippets name the addresses this process listens on (known after listen).
+    consoleUrls: () => ({
+      ...(env.PUBLIC_URL ? {} : { controlPlane: urls?.controlPlane }),
+      realtime: urls?.realtime,
+      rest: urls?.rest,
+    }),
     directory,
     logger: logger.child({ part: "control-plane" }),
     usage: { connectionCounts: async () => connections.localCounts() },
@@ -109,14 +116,12 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
     const restAddress = await listening("REST_PORT", restConfig, () =>
       rest.listen({ port: restConfig.PORT, host: restConfig.HOST }),
     );
-    return {
-      urls: {
-        controlPlane: cpAddress,
-        realtime: `http://${hostOf(nodeConfig.HOST)}:${nodeAddress.port}`,
-        rest: restAddress,
-      },
-      close,
+    urls = {
+      controlPlane: cpAddress,
+      realtime: `http://${hostOf(nodeConfig.HOST)}:${nodeAddress.port}`,
+      rest: restAddress,
     };
+    return { urls, close };
   } catch (err) {
     // Leave nothing half-open (PGlite's folder, timers) when a port cannot be had.
     await closeAfterFailure();

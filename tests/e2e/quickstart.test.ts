@@ -57,6 +57,7 @@ describe("README quickstart", () => {
     expect(urlAfter("Console \\+ control plane")).toMatch(/^http:\/\//);
     expect(urlAfter("Realtime \\(Socket.IO\\)")).toMatch(/^http:\/\//);
     expect(urlAfter("REST publish API")).toMatch(/^http:\/\//);
+    expect(output).toContain(`Open ${urlAfter("Console \\+ control plane")} in your browser`);
     expect(output).toContain("auth.signup");
     // stdout is a pipe here (as in CI and containers): logs stay JSON lines.
     expect(output).toMatch(/^\{"level":30,.*"msg":"control plane ready"\}$/m);
@@ -65,8 +66,8 @@ describe("README quickstart", () => {
   it("the banner ends with next steps, and its cookie jar is outside the working tree", () => {
     // The banner: from its first line to the blank line after its last step (log lines may follow).
     const start = output.indexOf("Relaybase is running");
-    const banner = output.slice(start, output.indexOf("\n\n", output.indexOf("Next steps:", start)));
-    expect(banner).toMatch(/Next steps:\n\s+1\. Sign up/);
+    const banner = output.slice(start, output.indexOf("\n\n", output.indexOf("Or from a terminal:", start)));
+    expect(banner).toMatch(/Or from a terminal:\n\s+1\. Sign up/);
     const jars = [...banner.matchAll(/curl -[cb] (\S+)/g)].map((m) => m[1]!);
     expect(jars.length).toBeGreaterThan(0);
     for (const jar of jars) {
@@ -77,6 +78,16 @@ describe("README quickstart", () => {
     expect(banner.trimEnd()).toMatch(
       new RegExp(`CP=${cp} REALTIME=http://\\S+ REST=http://\\S+ npx tsx examples/quickstart\\.ts$`),
     );
+  });
+
+  it("the printed URL opens the console", async () => {
+    const res = await fetch(urlAfter("Console \\+ control plane")!);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+    const html = await res.text();
+    expect(html).toContain("<title>Relaybase console</title>");
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    expect((await fetch(new URL(script!, urlAfter("Console \\+ control plane")))).status).toBe(200);
   });
 
   it("tokens name the control plane's own port as issuer when only CONTROL_PLANE_PORT is set", async () => {

@@ -5,6 +5,7 @@ import { fastifyTRPCPlugin } from "@trpc/server/adapters/fastify";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { JSONWebKeySet } from "jose";
 import { registerStripeWebhookRoute } from "./billing/webhook-route.js";
+import { DEFAULT_CONSOLE_DIR, registerConsoleRoutes } from "./http/console.js";
 import { registerHealthRoutes } from "./http/health.js";
 import { registerJwksRoute } from "./http/jwks.js";
 import { registerOperatorRoutes } from "./http/operator.js";
@@ -46,7 +47,7 @@ export async function createControlPlane(deps: ControlPlaneDeps): Promise<Contro
   const { services, signing, database } = await openServices(deps);
   let app: FastifyInstance;
   try {
-    app = buildHttp(services, signing, database.ping);
+    app = buildHttp(services, signing, database.ping, deps.consoleUrls ?? (() => ({})));
     await app.ready();
   } catch (err) {
     await database.close();
@@ -79,7 +80,12 @@ export async function createControlPlane(deps: ControlPlaneDeps): Promise<Contro
   };
 }
 
-function buildHttp(services: Services, signing: SigningKeys, ping: () => Promise<void>): FastifyInstance {
+function buildHttp(
+  services: Services,
+  signing: SigningKeys,
+  ping: () => Promise<void>,
+  consoleUrls: NonNullable<ControlPlaneDeps["consoleUrls"]>,
+): FastifyInstance {
   const app = Fastify({
     // pino's Logger is a FastifyBaseLogger; naming the narrower type keeps FastifyInstance plain.
     loggerInstance: services.logger as FastifyBaseLogger,
@@ -126,5 +132,18 @@ function buildHttp(services: Services, signing: SigningKeys, ping: () => Promise
   registerStripeWebhookRoute(app, services.billing);
   registerMetricsRoute(app, services.metrics);
   registerOperatorRoutes(app, services);
+  const { config } = services;
+  registerConsoleRoutes(app, {
+    dir: config.CONSOLE_DIR ?? DEFAULT_CONSOLE_DIR,
+    runtimeConfig: () => {
+      const known = consoleUrls();
+      return {
+        controlPlaneUrl: known.controlPlane ?? config.PUBLIC_URL,
+        realtimeUrl: config.REALTIME_PUBLIC_URL ?? known.realtime ?? null,
+        restUrl: config.REST_PUBLIC_URL ?? known.rest ?? null,
+        billingEnabled: services.billing.enabled,
+      };
+    },
+  });
   return app;
 }

@@ -91,6 +91,19 @@ export const controlPlaneConfigSchema = z.object({
       "Enables the operator API (`/operator/v1/…`: per-app limit overrides) for requests carrying it as a " +
         "Bearer token; at least 24 characters. Unset: the operator API does not exist.",
     ),
+  CONSOLE_DIR: z
+    .preprocess(unsetIfEmpty, z.string().min(1).optional())
+    .describe(
+      "Folder of the built console (web/console/dist), served at `/`. Unset: the build in this repository " +
+        "(`npm run build -w @relaybase/console`; `npm start` builds it when missing or stale).",
+    ),
+  REALTIME_PUBLIC_URL: optionalUrlVar().describe(
+    "Public URL of the realtime nodes, shown in the console's snippets and used by its test client. " +
+      "Unset: the all-in-one fills in its own; a standalone control plane shows a placeholder.",
+  ),
+  REST_PUBLIC_URL: optionalUrlVar().describe(
+    "Public URL of the REST publish API, shown in the console's snippets. Unset: as REALTIME_PUBLIC_URL.",
+  ),
   LOG_LEVEL: logLevelVar,
   STRIPE_SECRET_KEY: z
     .preprocess(unsetIfEmpty, z.string().min(1).optional())

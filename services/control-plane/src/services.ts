@@ -27,6 +27,11 @@ export interface ControlPlaneDeps {
    * every replica shares them. Default: in this process (embedded, one replica).
    */
   rateLimiter?: RateLimiter;
+  /**
+   * Where the other services listen, for the console's snippets when REALTIME_PUBLIC_URL /
+   * REST_PUBLIC_URL are unset (the all-in-one knows them only once it listens).
+   */
+  consoleUrls?: () => { controlPlane?: string; realtime?: string; rest?: string };
 }
 
 export interface OpenedServices {
@@ -66,7 +71,7 @@ export async function openServices({
       rollupMs: config.USAGE_ROLLUP_MS,
     });
     return {
-      services: { config, db, logger, sessions, tenants, authLimits, metrics, usage, billing },
+      services: { config, db, logger, sessions, tenants, authLimits, metrics, usage, billing, signing },
       signing,
       database,
     };

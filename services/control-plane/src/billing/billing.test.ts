@@ -7,12 +7,12 @@ import { loadControlPlaneConfig } from "../config.js";
 import { memberships, orgs } from "../db/schema.js";
 import { type OpenedServices, openServices } from "../services.js";
 import { createTestDatabase, DB_MODES, type TestDatabase, uniqueEmail } from "../testing/harness.js";
+import { type StripeStandIn, startStripeStandIn } from "../testing/stripe-stand-in.js";
 import type { Context, Services } from "../trpc/context.js";
 import { relaybaseCodeOf } from "../trpc/errors.js";
 import { appRouter } from "../trpc/router.js";
 import { createCallerFactory } from "../trpc/trpc.js";
 import { createBilling } from "./index.js";
-import { type StripeStandIn, startStripeStandIn } from "../testing/stripe-stand-in.js";
 
 const createCaller = createCallerFactory(appRouter);
 const logger = createLogger("billing-test", "silent");

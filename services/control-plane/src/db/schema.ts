@@ -220,3 +220,27 @@ export const appNotices = pgTable(
   },
   (t) => [uniqueIndex("app_notices_once_idx").on(t.appId, t.kind, t.day)],
 );
+
+/**
+ * Invitations to join an org, by link: the console shows the link (no mail server needed);
+ * only its SHA-256 is stored, it works once, for the invited email only, until it expires.
+ */
+export const invites = pgTable(
+  "invites",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => orgs.id, { onDelete: "cascade" }),
+    email: text("email").notNull(),
+    role: text("role", { enum: MEMBER_ROLES }).notNull(),
+    tokenHash: text("token_hash").notNull(),
+    invitedBy: text("invited_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: createdAt(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    acceptedAt: timestamp("accepted_at", { withTimezone: true }),
+    acceptedBy: text("accepted_by").references(() => users.id, { onDelete: "set null" }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+  },
+  (t) => [index("invites_org_idx").on(t.orgId), uniqueIndex("invites_token_hash_idx").on(t.tokenHash)],
+);

@@ -19,9 +19,17 @@ describe.each(DB_MODES)("health endpoints (%s)", (mode) => {
   });
 
   it("answers unknown routes with the shared error body", async () => {
-    const res = await fetch(`${cp.server.url}/nope`);
-    expect(res.status).toBe(404);
-    expect(await res.json()).toEqual({ error: { code: "NOT_FOUND", message: "Not found.", retry: "never" } });
+    // Page paths (GET /nope) belong to the console (http/console.test.ts); API paths and other methods do not.
+    for (const [method, path] of [
+      ["GET", "/v1/nope"],
+      ["POST", "/nope"],
+    ] as const) {
+      const res = await fetch(`${cp.server.url}${path}`, { method });
+      expect(res.status).toBe(404);
+      expect(await res.json()).toEqual({
+        error: { code: "NOT_FOUND", message: "Not found.", retry: "never" },
+      });
+    }
   });
 
   // Only a server database can be taken away from under a running process.

@@ -1,6 +1,8 @@
+import { consoleToken } from "./procedures/apps/console-token.js";
 import { create as createApp } from "./procedures/apps/create.js";
 import { remove as deleteApp } from "./procedures/apps/delete.js";
 import { get as getApp } from "./procedures/apps/get.js";
+import { limits as appLimits } from "./procedures/apps/limits.js";
 import { list as listApps } from "./procedures/apps/list.js";
 import { update as updateApp } from "./procedures/apps/update.js";
 import { login } from "./procedures/auth/login.js";
@@ -13,6 +15,13 @@ import { status as billingStatus } from "./procedures/billing/status.js";
 import { create as createKey } from "./procedures/keys/create.js";
 import { list as listKeys } from "./procedures/keys/list.js";
 import { revoke as revokeKey } from "./procedures/keys/revoke.js";
+import { accept as acceptInvite } from "./procedures/team/accept.js";
+import { invite } from "./procedures/team/invite.js";
+import { invites } from "./procedures/team/invites.js";
+import { members } from "./procedures/team/members.js";
+import { removeMember } from "./procedures/team/remove-member.js";
+import { revokeInvite } from "./procedures/team/revoke-invite.js";
+import { setRole } from "./procedures/team/set-role.js";
 import { notices as usageNotices } from "./procedures/usage/notices.js";
 import { series as usageSeries } from "./procedures/usage/series.js";
 import { today as usageToday } from "./procedures/usage/today.js";
@@ -20,10 +29,19 @@ import { router } from "./trpc.js";
 
 export const appRouter = router({
   auth: router({ signup, login, logout, me }),
-  apps: router({ list: listApps, create: createApp, get: getApp, update: updateApp, delete: deleteApp }),
+  apps: router({
+    list: listApps,
+    create: createApp,
+    get: getApp,
+    update: updateApp,
+    delete: deleteApp,
+    limits: appLimits,
+    consoleToken,
+  }),
   keys: router({ list: listKeys, create: createKey, revoke: revokeKey }),
   billing: router({ status: billingStatus, checkout: billingCheckout, portal: billingPortal }),
   usage: router({ series: usageSeries, today: usageToday, notices: usageNotices }),
+  team: router({ members, invites, invite, revokeInvite, acceptInvite, removeMember, setRole }),
 });
 
 /** The console imports this type (and only the type) to get a typed tRPC client. */

@@ -1,0 +1,167 @@
+import { useMutation } from "@tanstack/react-query";
+import { type FormEvent, useState } from "react";
+import { Link, useLocation, useSearch } from "wouter";
+import { api, codeOf, describeError, queryClient } from "../api";
+import { safeNext } from "../paths";
+import { Field } from "../ui";
+
+const MIN_PASSWORD = 8;
+
+function AuthFrame({ title, children }: { title: string; children: React.ReactNode }) {
+  return (
+    <main className="auth">
+      <div className="card">
+        <p className="brand">Relaybase</p>
+        <h1>{title}</h1>
+        {children}
+      </div>
+    </main>
+  );
+}
+
+export function LoginPage() {
+  const [, navigate] = useLocation();
+  const search = useSearch();
+  const [email, setEmail] = useState("");
+  const [password, setPassword] = useState("");
+  const login = useMutation({
+    mutationFn: () => api.auth.login.mutate({ email, password }),
+    onSuccess: (me) => {
+      queryClient.setQueryData(["me"], me);
+      navigate(safeNext(search), { replace: true });
+    },
+  });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    login.mutate();
+  };
+  return (
+    <AuthFrame title="Log in">
+      <form onSubmit={submit} noValidate>
+        <Field label="Email">
+          {(id) => (
+            <input
+              id={id}
+              type="email"
+              autoComplete="email"
+              required
+              value={email}
+              onChange={(e) => setEmail(e.target.value)}
+            />
+          )}
+        </Field>
+        <Field label="Password">
+          {(id) => (
+            <input
+              id={id}
+              type="password"
+              autoComplete="current-password"
+              required
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+            />
+          )}
+        </Field>
+        {login.isError && (
+          <p className="note error" role="alert">
+            {describeError(login.error, {
+              INVALID_CREDENTIALS: "Wrong email or password.",
+              BAD_REQUEST: "Enter your email and password.",
+            })}
+          </p>
+        )}
+        <button type="submit" disabled={login.isPending || !email || !password}>
+          {login.isPending ? "Logging in…" : "Log in"}
+        </button>
+      </form>
+      <p className="muted">
+        New here? <Link href={`/signup${search ? `?${search}` : ""}`}>Create an account</Link>
+      </p>
+    </AuthFrame>
+  );
+}
+
+export function SignupPage() {
+  const [, navigate] = useLocation();
+  const search = useSearch();
+  const [name, setName] = useState("");
+  const [email, setEmail] = useState("");
+  const [password, setPassword] = useState("");
+  const [tried, setTried] = useState(false);
+  const weak = password.length < MIN_PASSWORD;
+  const signup = useMutation({
+    mutationFn: () =>
+      api.auth.signup.mutate({ email, password, ...(name.trim() ? { name: name.trim() } : {}) }),
+    onSuccess: (me) => {
+      queryClient.setQueryData(["me"], me);
+      const next = safeNext(search);
+      navigate(next === "/" ? "/welcome" : next, { replace: true });
+    },
+  });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    setTried(true);
+    if (!weak) signup.mutate();
+  };
+  const taken = codeOf(signup.error) === "CONFLICT";
+  return (
+    <AuthFrame title="Create your account">
+      <form onSubmit={submit} noValidate>
+        <Field label="Name (optional)">
+          {(id) => (
+            <input id={id} autoComplete="name" value={name} onChange={(e) => setName(e.target.value)} />
+          )}
+        </Field>
+        <Field label="Email">
+          {(id) => (
+            <input
+              id={id}
+              type="email"
+              autoComplete="email"
+              required
+              value={email}
+              onChange={(e) => setEmail(e.target.value)}
+            />
+          )}
+        </Field>
+        <Field label="Password" hint={`At least ${MIN_PASSWORD} characters. A few words make a good one.`}>
+          {(id) => (
+            <input
+              id={id}
+              type="password"
+              autoComplete="new-password"
+              required
+              minLength={MIN_PASSWORD}
+              aria-invalid={tried && weak}
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+            />
+          )}
+        </Field>
+        {tried && weak && (
+          <p className="note error" role="alert">
+            That password is too short: use at least {MIN_PASSWORD} characters.
+          </p>
+        )}
+        {signup.isError && (
+          <p className="note error" role="alert">
+            {taken ? (
+              <>
+                An account with this email already exists.{" "}
+                <Link href={`/login${search ? `?${search}` : ""}`}>Log in instead</Link>.
+              </>
+            ) : (
+              describeError(signup.error)
+            )}
+          </p>
+        )}
+        <button type="submit" disabled={signup.isPending || !email}>
+          {signup.isPending ? "Creating your account…" : "Create account"}
+        </button>
+      </form>
+      <p className="muted">
+        Have an account? <Link href={`/login${search ? `?${search}` : ""}`}>Log in</Link>
+      </p>
+    </AuthFrame>
+  );
+}
