@@ -6,16 +6,19 @@ import {
 } from "@relaybase/protocol";
 import {
   type AppRuntime,
+  errorResponses,
   type Limiters,
   type Logger,
   Publisher,
   type TenantDirectory,
   takeDailyQuota,
+  throwIfInvalid,
+  type ZodTypeProvider,
 } from "@relaybase/server-kit";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { checkRestPublishRate } from "./limits.js";
-import { batchBody, type PublishBody, publishBody } from "./schemas.js";
+import { batchBody, batchResponse, type PublishBody, publishBody, publishResponse } from "./schemas.js";
 
 export interface PublishRouteDeps {
   directory: TenantDirectory;
@@ -25,43 +28,101 @@ export interface PublishRouteDeps {
   logger: Logger;
 }
 
-const params = z.object({ appId: z.string().min(1).max(64) });
+export const appParams = z.object({ appId: z.string().min(1).max(64).describe("The app's id, `app_…`.") });
 
-export function registerPublishRoutes(app: FastifyInstance, deps: PublishRouteDeps): void {
-  app.post("/v1/apps/:appId/publish", async (req, reply) => {
-    const tenant = await authorizeApp(req, deps.directory);
-    const body = publishBody.parse(req.body);
-    const rooms = roomsOf(body);
-    const size = validate(tenant, rooms, body);
-    await checkLimits(deps, tenant, 1, rooms.length);
-    reply.code(202);
-    return publishToRooms(deps.publisher, tenant, rooms, body, size);
+/** What every route under `/v1/apps/{appId}` answers when the key or the app is wrong. */
+export const appKeyErrors = [
+  "BAD_REQUEST",
+  "INVALID_KEY",
+  "WRONG_KEY_TYPE",
+  "KEY_APP_MISMATCH",
+  "APP_NOT_FOUND",
+] as const;
+const publishErrors = errorResponses(
+  ...appKeyErrors,
+  "INVALID_ROOM_NAME",
+  "TOO_MANY_ROOMS",
+  "MESSAGE_TOO_LARGE",
+  "RATE_LIMITED",
+  "DAILY_QUOTA_EXCEEDED",
+  "UNAVAILABLE",
+);
+const STORED = "Stored in each room's history and handed to delivery.";
+
+export function registerPublishRoutes(server: FastifyInstance, deps: PublishRouteDeps): void {
+  const app = server.withTypeProvider<ZodTypeProvider>();
+  const route = (summary: string) => ({
+    // The key is checked before the body (authorizeApp, then throwIfInvalid).
+    attachValidation: true,
+    schema: { summary, security: [{ secretKey: [] }], params: appParams },
   });
 
-  app.post("/v1/apps/:appId/batch", async (req, reply) => {
-    const tenant = await authorizeApp(req, deps.directory);
-    const { messages } = batchBody.parse(req.body);
-    if (messages.length > MAX_MESSAGES_PER_BATCH) {
-      throw new RelaybaseError("TOO_MANY_ROOMS", `A batch holds at most ${MAX_MESSAGES_PER_BATCH} messages.`);
-    }
-    // Check every message before publishing any, so a bad one leaves no partial batch.
-    const planned = messages.map((body) => {
+  const publish = route("Publish one message to one or more rooms");
+  app.post(
+    "/v1/apps/:appId/publish",
+    {
+      ...publish,
+      schema: {
+        ...publish.schema,
+        body: publishBody,
+        response: { 202: publishResponse.describe(STORED), ...publishErrors },
+      },
+    },
+    async (req, reply) => {
+      const tenant = await authorizeApp(req, deps.directory);
+      throwIfInvalid(req);
+      const body = req.body;
       const rooms = roomsOf(body);
-      return { body, rooms, size: validate(tenant, rooms, body) };
-    });
-    await checkLimits(
-      deps,
-      tenant,
-      planned.length,
-      planned.reduce((n, { rooms }) => n + rooms.length, 0),
-    );
-    const results = [];
-    for (const { body, rooms, size } of planned) {
-      results.push(await publishToRooms(deps.publisher, tenant, rooms, body, size));
-    }
-    reply.code(202);
-    return { results };
-  });
+      const size = validate(tenant, rooms, body);
+      await checkLimits(deps, tenant, 1, rooms.length);
+      reply.code(202);
+      return publishToRooms(deps.publisher, tenant, rooms, body, size);
+    },
+  );
+
+  const batch = route("Publish up to 100 messages in one request");
+  app.post(
+    "/v1/apps/:appId/batch",
+    {
+      ...batch,
+      schema: {
+        ...batch.schema,
+        body: batchBody,
+        response: {
+          202: batchResponse.describe(`${STORED} One result per message, in order.`),
+          ...publishErrors,
+        },
+      },
+    },
+    async (req, reply) => {
+      const tenant = await authorizeApp(req, deps.directory);
+      throwIfInvalid(req);
+      const { messages } = req.body;
+      if (messages.length > MAX_MESSAGES_PER_BATCH) {
+        throw new RelaybaseError(
+          "TOO_MANY_ROOMS",
+          `A batch holds at most ${MAX_MESSAGES_PER_BATCH} messages.`,
+        );
+      }
+      // Check every message before publishing any, so a bad one leaves no partial batch.
+      const planned = messages.map((body) => {
+        const rooms = roomsOf(body);
+        return { body, rooms, size: validate(tenant, rooms, body) };
+      });
+      await checkLimits(
+        deps,
+        tenant,
+        planned.length,
+        planned.reduce((n, { rooms }) => n + rooms.length, 0),
+      );
+      const results = [];
+      for (const { body, rooms, size } of planned) {
+        results.push(await publishToRooms(deps.publisher, tenant, rooms, body, size));
+      }
+      reply.code(202);
+      return { results };
+    },
+  );
 }
 
 /**
@@ -69,7 +130,7 @@ export function registerPublishRoutes(app: FastifyInstance, deps: PublishRouteDe
  * the path. Failures are told apart so a developer can fix the right thing.
  */
 export async function authorizeApp(req: FastifyRequest, directory: TenantDirectory): Promise<AppRuntime> {
-  const { appId } = params.parse(req.params);
+  const { appId } = appParams.parse(req.params);
   const header = req.headers.authorization ?? "";
   const key = header.startsWith("Bearer ") ? header.slice("Bearer ".length).trim() : "";
   if (key.startsWith("pk_")) {
