@@ -61,7 +61,7 @@ export function createRestPublishApi(deps: RestPublishApiDeps): FastifyInstance 
   return app;
 }
 
-const ok = z.object({ ok: z.literal(true) });
+const ok = z.object({ ok: z.literal(true) }).describe("Yes.");
 
 function registerStatusRoutes(server: FastifyInstance, deps: RestPublishApiDeps): void {
   const app = server.withTypeProvider<ZodTypeProvider>();
@@ -72,7 +72,10 @@ function registerStatusRoutes(server: FastifyInstance, deps: RestPublishApiDeps)
         summary: "Connections of the app across the cluster",
         security: [{ secretKey: [] }],
         params: appParams,
-        response: { 200: statsResponse, ...errorResponses(...appKeyErrors, "UNAVAILABLE") },
+        response: {
+          200: statsResponse.describe("The app's live connections."),
+          ...errorResponses(...appKeyErrors, "UNAVAILABLE"),
+        },
       },
     },
     async (req) => {
