@@ -27,7 +27,7 @@ export const tokenRequestSchema = z.strictObject({
     .optional()
     .describe("Your user's id; becomes the token's `sub` and the `from.userId` of their publishes."),
   capabilities: capabilitiesSchema.describe(
-    'Room patterns (a trailing `*` matches any rest) to operations, e.g. `{ "chat:*": ["subscribe", "publish"] }`; `{}` allows nothing beyond the app\'s anonymous capabilities.',
+    'Room patterns (a trailing `*` matches any rest) to operations, e.g. `{ "chat:*": ["subscribe", "publish"] }`; they replace the app\'s anonymous capabilities, so `{}` allows nothing.',
   ),
   /** Seconds; default one hour, at most a day. */
   ttl: z
