@@ -49,80 +49,70 @@ const publishErrors = errorResponses(
 );
 const STORED = "Stored in each room's history and handed to delivery.";
 
+// Each route checks the key before the body: attachValidation, then authorizeApp, then
+// throwIfInvalid.
+const publishRoute = {
+  attachValidation: true,
+  schema: {
+    summary: "Publish one message to one or more rooms",
+    security: [{ secretKey: [] }],
+    params: appParams,
+    body: publishBody,
+    response: { 202: publishResponse.describe(STORED), ...publishErrors },
+  },
+};
+const batchRoute = {
+  attachValidation: true,
+  schema: {
+    summary: "Publish up to 100 messages in one request",
+    security: [{ secretKey: [] }],
+    params: appParams,
+    body: batchBody,
+    response: {
+      202: batchResponse.describe(`${STORED} One result per message, in order.`),
+      ...publishErrors,
+    },
+  },
+};
+
 export function registerPublishRoutes(server: FastifyInstance, deps: PublishRouteDeps): void {
   const app = server.withTypeProvider<ZodTypeProvider>();
-  const route = (summary: string) => ({
-    // The key is checked before the body (authorizeApp, then throwIfInvalid).
-    attachValidation: true,
-    schema: { summary, security: [{ secretKey: [] }], params: appParams },
+  app.post("/v1/apps/:appId/publish", publishRoute, async (req, reply) => {
+    const tenant = await authorizeApp(req, deps.directory);
+    throwIfInvalid(req);
+    const body = req.body;
+    const rooms = roomsOf(body);
+    const size = validate(tenant, rooms, body);
+    await checkLimits(deps, tenant, 1, rooms.length);
+    reply.code(202);
+    return publishToRooms(deps.publisher, tenant, rooms, body, size);
   });
 
-  const publish = route("Publish one message to one or more rooms");
-  app.post(
-    "/v1/apps/:appId/publish",
-    {
-      ...publish,
-      schema: {
-        ...publish.schema,
-        body: publishBody,
-        response: { 202: publishResponse.describe(STORED), ...publishErrors },
-      },
-    },
-    async (req, reply) => {
-      const tenant = await authorizeApp(req, deps.directory);
-      throwIfInvalid(req);
-      const body = req.body;
+  app.post("/v1/apps/:appId/batch", batchRoute, async (req, reply) => {
+    const tenant = await authorizeApp(req, deps.directory);
+    throwIfInvalid(req);
+    const { messages } = req.body;
+    if (messages.length > MAX_MESSAGES_PER_BATCH) {
+      throw new RelaybaseError("TOO_MANY_ROOMS", `A batch holds at most ${MAX_MESSAGES_PER_BATCH} messages.`);
+    }
+    // Check every message before publishing any, so a bad one leaves no partial batch.
+    const planned = messages.map((body) => {
       const rooms = roomsOf(body);
-      const size = validate(tenant, rooms, body);
-      await checkLimits(deps, tenant, 1, rooms.length);
-      reply.code(202);
-      return publishToRooms(deps.publisher, tenant, rooms, body, size);
-    },
-  );
-
-  const batch = route("Publish up to 100 messages in one request");
-  app.post(
-    "/v1/apps/:appId/batch",
-    {
-      ...batch,
-      schema: {
-        ...batch.schema,
-        body: batchBody,
-        response: {
-          202: batchResponse.describe(`${STORED} One result per message, in order.`),
-          ...publishErrors,
-        },
-      },
-    },
-    async (req, reply) => {
-      const tenant = await authorizeApp(req, deps.directory);
-      throwIfInvalid(req);
-      const { messages } = req.body;
-      if (messages.length > MAX_MESSAGES_PER_BATCH) {
-        throw new RelaybaseError(
-          "TOO_MANY_ROOMS",
-          `A batch holds at most ${MAX_MESSAGES_PER_BATCH} messages.`,
-        );
-      }
-      // Check every message before publishing any, so a bad one leaves no partial batch.
-      const planned = messages.map((body) => {
-        const rooms = roomsOf(body);
-        return { body, rooms, size: validate(tenant, rooms, body) };
-      });
-      await checkLimits(
-        deps,
-        tenant,
-        planned.length,
-        planned.reduce((n, { rooms }) => n + rooms.length, 0),
-      );
-      const results = [];
-      for (const { body, rooms, size } of planned) {
-        results.push(await publishToRooms(deps.publisher, tenant, rooms, body, size));
-      }
-      reply.code(202);
-      return { results };
-    },
-  );
+      return { body, rooms, size: validate(tenant, rooms, body) };
+    });
+    await checkLimits(
+      deps,
+      tenant,
+      planned.length,
+      planned.reduce((n, { rooms }) => n + rooms.length, 0),
+    );
+    const results = [];
+    for (const { body, rooms, size } of planned) {
+      results.push(await publishToRooms(deps.publisher, tenant, rooms, body, size));
+    }
+    reply.code(202);
+    return { results };
+  });
 }
 
 /**
