@@ -227,6 +227,8 @@ describe("REST publish API answers as documented", () => {
         "TOO_MANY_ROOMS",
       );
       await expectCode({ auth: "", body: good }, 401, "INVALID_KEY");
+      // The key is checked before the body.
+      await expectCode({ auth: "", body: { ...good, chanel: "typo" } }, 401, "INVALID_KEY");
       await expectCode({ auth: dev.publishableKey, body: good }, 401, "WRONG_KEY_TYPE");
       await expectCode({ auth: other.secret, body: good }, 403, "KEY_APP_MISMATCH");
       await expectCode(
@@ -302,6 +304,7 @@ describe("control plane answers as documented", () => {
     }
     expect((await mint({ raw: "{nope" })).status).toBe(400);
     expect((await mint({ auth: "", body: { capabilities: {} } })).status).toBe(401);
+    expect((await mint({ auth: "", body: { ttl: 0 } })).status).toBe(401); // the key before the body
     expect((await mint({ auth: dev.publishableKey, body: { capabilities: {} } })).body).toMatchObject({
       error: { code: "WRONG_KEY_TYPE" },
     });
