@@ -1,16 +1,31 @@
 /**
  * Generates docs/errors.md and docs/configuration.md from the code (the error table and
- * each service's zod config schema), and the plan tables inside docs/limits.md (from
- * PLANS), so the docs cannot drift from what runs.
+ * each service's zod config schema), the plan tables inside docs/limits.md (from
+ * PLANS), and docs/openapi/*.json (the OpenAPI documents the services serve, from the
+ * routes' zod schemas), so the docs cannot drift from what runs.
  * `npm run docs` writes them; tests/docs.test.ts fails when they are stale.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { controlPlaneConfigSchema } from "@relaybase/control-plane";
+import {
+  controlPlaneConfigSchema,
+  createControlPlane,
+  loadControlPlaneConfig,
+} from "@relaybase/control-plane";
 import { ERROR_CODES, type ErrorCode } from "@relaybase/protocol";
 import { realtimeNodeConfigSchema } from "@relaybase/realtime-node";
-import { restPublishApiConfigSchema } from "@relaybase/rest-publish-api";
-import { PLAN_IDS, PLANS, type PlanLimits } from "@relaybase/server-kit";
+import { createRestPublishApi, restPublishApiConfigSchema } from "@relaybase/rest-publish-api";
+import {
+  createLogger,
+  MemoryTenantDirectory,
+  PLAN_IDS,
+  PLANS,
+  type PlanLimits,
+  type Publisher,
+} from "@relaybase/server-kit";
 import { z } from "zod";
 
 /** Where each code shows up. Typed by the table, so a new code cannot go undocumented. */
@@ -222,10 +237,55 @@ export function withLimitsTables(doc: string): string {
   return doc.slice(0, start) + limitsTables() + doc.slice(end + LIMITS_END.length);
 }
 
+/**
+ * The OpenAPI documents exactly as each service serves them at `/openapi.json`, by file
+ * name under docs/openapi/. The control plane's is taken with OPERATOR_TOKEN set, so it
+ * includes the operator routes (absent from a server without it). No request is served:
+ * the REST API's dependencies are stand-ins, the control plane runs on a throwaway PGlite.
+ */
+export async function openApiDocuments(): Promise<Record<string, string>> {
+  const logger = createLogger("docs", "silent");
+  const rest = createRestPublishApi({
+    config: { BODY_LIMIT_BYTES: 1 },
+    directory: new MemoryTenantDirectory(),
+    publisher: {} as Publisher,
+    logger,
+    connections: { count: async () => 0 },
+  });
+  const dataDir = await mkdtemp(join(tmpdir(), "rb-docs-"));
+  const controlPlane = await createControlPlane({
+    config: loadControlPlaneConfig({
+      DATA_DIR: dataDir,
+      LOG_LEVEL: "silent",
+      OPERATOR_TOKEN: "docs-generation-only-operator-token",
+    }),
+    directory: new MemoryTenantDirectory(),
+    logger,
+  });
+  try {
+    await rest.ready();
+    const json = (document: unknown) => `${JSON.stringify(document, null, 2)}\n`;
+    return {
+      "rest-publish-api.json": json(rest.swagger()),
+      "control-plane.json": json(controlPlane.app.swagger()),
+    };
+  } finally {
+    await rest.close();
+    await controlPlane.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   writeFileSync(new URL("../docs/errors.md", import.meta.url), errorsMarkdown());
   writeFileSync(new URL("../docs/configuration.md", import.meta.url), configurationMarkdown());
   const limitsDoc = new URL("../docs/limits.md", import.meta.url);
   writeFileSync(limitsDoc, withLimitsTables(readFileSync(limitsDoc, "utf8")));
-  console.log("wrote docs/errors.md, docs/configuration.md and the tables in docs/limits.md");
+  mkdirSync(new URL("../docs/openapi/", import.meta.url), { recursive: true });
+  for (const [name, text] of Object.entries(await openApiDocuments())) {
+    writeFileSync(new URL(`../docs/openapi/${name}`, import.meta.url), text);
+  }
+  console.log(
+    "wrote docs/errors.md, docs/configuration.md, the tables in docs/limits.md and docs/openapi/*.json",
+  );
 }

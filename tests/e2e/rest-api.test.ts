@@ -113,6 +113,8 @@ describe("REST publish API", () => {
       "/v1/apps/{appId}/publish",
       "/v1/apps/{appId}/batch",
       "/v1/apps/{appId}/stats",
+      "/healthz",
+      "/readyz",
     ]);
   });
 });

@@ -36,5 +36,10 @@ export const wireErrorSchema = z.object({
   code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]),
   message: z.string(),
   retry: z.enum(RETRY_VALUES),
-  retryAfter: z.number().int().positive().optional(),
+  retryAfter: z
+    .number()
+    .int()
+    .nonnegative()
+    .optional()
+    .describe("Seconds until a retry can succeed (rate limits, quotas); also the Retry-After header."),
 });

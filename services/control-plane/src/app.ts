@@ -1,6 +1,6 @@
 import fastifyCookie from "@fastify/cookie";
 import { RelaybaseError, wireError } from "@relaybase/protocol";
-import { toHttpError } from "@relaybase/server-kit";
+import { registerOpenApi, toHttpError, useZodSchemas } from "@relaybase/server-kit";
 import { fastifyTRPCPlugin } from "@trpc/server/adapters/fastify";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { JSONWebKeySet } from "jose";
@@ -104,7 +104,26 @@ function buildHttp(
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: wireError("NOT_FOUND") }));
 
+  useZodSchemas(app);
   app.register(fastifyCookie);
+  registerOpenApi(app, {
+    title: "Relaybase control plane",
+    description:
+      "Tokens and their public keys for your servers, health, the Stripe webhook and, with OPERATOR_TOKEN, " +
+      "the operator's limit overrides. The console's tRPC API (/trpc) is private and not described here. " +
+      "Generated from the routes' zod schemas.",
+    securitySchemes: {
+      secretKey: { type: "http", scheme: "bearer", description: "A secret key of the app, `sk_…`." },
+      operatorToken: { type: "http", scheme: "bearer", description: "The server's OPERATOR_TOKEN." },
+      stripeSignature: {
+        type: "apiKey",
+        in: "header",
+        name: "Stripe-Signature",
+        description: "Stripe's signature of the exact body, checked with STRIPE_WEBHOOK_SECRET.",
+      },
+    },
+    hidePrefixes: ["/trpc", "/metrics"],
+  });
   app.register(fastifyTRPCPlugin<AppRouter>, {
     prefix: "/trpc",
     trpcOptions: {
@@ -126,12 +145,16 @@ function buildHttp(
       },
     },
   });
-  registerTokenRoutes(app, { db: services.db, signing });
-  registerJwksRoute(app, signing);
-  registerHealthRoutes(app, ping);
-  registerStripeWebhookRoute(app, services.billing);
-  registerMetricsRoute(app, services.metrics);
-  registerOperatorRoutes(app, services);
+  // In a plugin registered after the OpenAPI one, so that it sees every route.
+  app.register(async (scope) => {
+    registerTokenRoutes(scope, { db: services.db, signing });
+    registerJwksRoute(scope, signing);
+    registerHealthRoutes(scope, ping);
+    registerStripeWebhookRoute(scope, services.billing);
+    registerMetricsRoute(scope, services.metrics);
+    registerOperatorRoutes(scope, services);
+  });
+  // At the root, not in the plugin above: the console's pages are not part of the API document.
   const { config } = services;
   registerConsoleRoutes(app, {
     dir: config.CONSOLE_DIR ?? DEFAULT_CONSOLE_DIR,

@@ -1,17 +1,22 @@
 import { RelaybaseError } from "@relaybase/protocol";
 import {
   type ConnectionCounter,
+  errorResponses,
   type Limiters,
   type Logger,
   memoryLimiters,
   type Publisher,
+  registerOpenApi,
   type TenantDirectory,
   toHttpError,
+  useZodSchemas,
+  type ZodTypeProvider,
 } from "@relaybase/server-kit";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { z } from "zod";
 import type { RestPublishApiConfig } from "./config.js";
-import { openApiDocument } from "./openapi.js";
-import { authorizeApp, registerPublishRoutes } from "./publish-routes.js";
+import { appKeyErrors, appParams, authorizeApp, registerPublishRoutes } from "./publish-routes.js";
+import { statsResponse } from "./schemas.js";
 
 export interface RestPublishApiDeps {
   config: Pick<RestPublishApiConfig, "BODY_LIMIT_BYTES">;
@@ -42,18 +47,56 @@ export function createRestPublishApi(deps: RestPublishApiDeps): FastifyInstance 
     reply.code(status).send(body);
   });
 
-  registerPublishRoutes(app, { ...deps, limiters: deps.limiters ?? memoryLimiters() });
-  app.get("/v1/apps/:appId/stats", async (req) => {
-    const tenant = await authorizeApp(req, deps.directory);
-    return { connections: await deps.connections.count(tenant.appId) };
+  useZodSchemas(app);
+  registerOpenApi(app, {
+    title: "Relaybase REST publish API",
+    description: "Publish from your servers into your app's rooms. Generated from the routes' zod schemas.",
+    securitySchemes: { secretKey: { type: "http", scheme: "bearer", description: "A secret key, `sk_…`." } },
   });
-
-  const document = openApiDocument();
-  app.get("/openapi.json", async () => document);
-  app.get("/healthz", async () => ({ ok: true }));
-  app.get("/readyz", async () => {
-    if (deps.isReady && !deps.isReady()) throw new RelaybaseError("UNAVAILABLE", "Redis is not reachable.");
-    return { ok: true };
+  // In a plugin registered after the OpenAPI one, so that it sees every route.
+  app.register(async (scope) => {
+    registerPublishRoutes(scope, { ...deps, limiters: deps.limiters ?? memoryLimiters() });
+    registerStatusRoutes(scope, deps);
   });
   return app;
+}
+
+const ok = z.object({ ok: z.literal(true) }).describe("Yes.");
+
+function registerStatusRoutes(server: FastifyInstance, deps: RestPublishApiDeps): void {
+  const app = server.withTypeProvider<ZodTypeProvider>();
+  app.get(
+    "/v1/apps/:appId/stats",
+    {
+      schema: {
+        summary: "Connections of the app across the cluster",
+        security: [{ secretKey: [] }],
+        params: appParams,
+        response: {
+          200: statsResponse.describe("The app's live connections."),
+          ...errorResponses(...appKeyErrors, "UNAVAILABLE"),
+        },
+      },
+    },
+    async (req) => {
+      const tenant = await authorizeApp(req, deps.directory);
+      return { connections: await deps.connections.count(tenant.appId) };
+    },
+  );
+  app.get("/healthz", { schema: { summary: "The process is up", response: { 200: ok } } }, async () => ({
+    ok: true as const,
+  }));
+  app.get(
+    "/readyz",
+    {
+      schema: {
+        summary: "Ready for traffic: in a cluster, Redis answers",
+        response: { 200: ok, ...errorResponses("UNAVAILABLE") },
+      },
+    },
+    async () => {
+      if (deps.isReady && !deps.isReady()) throw new RelaybaseError("UNAVAILABLE", "Redis is not reachable.");
+      return { ok: true as const };
+    },
+  );
 }

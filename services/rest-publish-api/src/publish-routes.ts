@@ -6,16 +6,19 @@ import {
 } from "@relaybase/protocol";
 import {
   type AppRuntime,
+  errorResponses,
   type Limiters,
   type Logger,
   Publisher,
   type TenantDirectory,
   takeDailyQuota,
+  throwIfInvalid,
+  type ZodTypeProvider,
 } from "@relaybase/server-kit";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { checkRestPublishRate } from "./limits.js";
-import { batchBody, type PublishBody, publishBody } from "./schemas.js";
+import { batchBody, batchResponse, type PublishBody, publishBody, publishResponse } from "./schemas.js";
 
 export interface PublishRouteDeps {
   directory: TenantDirectory;
@@ -25,12 +28,62 @@ export interface PublishRouteDeps {
   logger: Logger;
 }
 
-const params = z.object({ appId: z.string().min(1).max(64) });
+export const appParams = z.object({ appId: z.string().min(1).max(64).describe("The app's id, `app_…`.") });
 
-export function registerPublishRoutes(app: FastifyInstance, deps: PublishRouteDeps): void {
-  app.post("/v1/apps/:appId/publish", async (req, reply) => {
+/** What every route under `/v1/apps/{appId}` answers when the key or the app is wrong. */
+export const appKeyErrors = [
+  "BAD_REQUEST",
+  "INVALID_KEY",
+  "WRONG_KEY_TYPE",
+  "KEY_APP_MISMATCH",
+  "APP_NOT_FOUND",
+] as const;
+const publishErrors = errorResponses(
+  ...appKeyErrors,
+  "INVALID_ROOM_NAME",
+  "DATA_TOO_DEEP",
+  "INVALID_CONNECTION_ID",
+  "IDEMPOTENCY_CONFLICT",
+  "TOO_MANY_ROOMS",
+  "MESSAGE_TOO_LARGE",
+  "RATE_LIMITED",
+  "DAILY_QUOTA_EXCEEDED",
+  "UNAVAILABLE",
+);
+const STORED = "Stored in each room's history and handed to delivery.";
+
+// Each route checks the key before the body: attachValidation, then authorizeApp, then
+// throwIfInvalid.
+const publishRoute = {
+  attachValidation: true,
+  schema: {
+    summary: "Publish one message to one or more rooms",
+    security: [{ secretKey: [] }],
+    params: appParams,
+    body: publishBody,
+    response: { 202: publishResponse.describe(STORED), ...publishErrors },
+  },
+};
+const batchRoute = {
+  attachValidation: true,
+  schema: {
+    summary: "Publish up to 100 messages in one request",
+    security: [{ secretKey: [] }],
+    params: appParams,
+    body: batchBody,
+    response: {
+      202: batchResponse.describe(`${STORED} One result per message, in order.`),
+      ...publishErrors,
+    },
+  },
+};
+
+export function registerPublishRoutes(server: FastifyInstance, deps: PublishRouteDeps): void {
+  const app = server.withTypeProvider<ZodTypeProvider>();
+  app.post("/v1/apps/:appId/publish", publishRoute, async (req, reply) => {
     const tenant = await authorizeApp(req, deps.directory);
-    const body = publishBody.parse(req.body);
+    throwIfInvalid(req);
+    const body = req.body;
     const rooms = roomsOf(body);
     const size = validate(tenant, rooms, body);
     await checkLimits(deps, tenant, 1, rooms.length);
@@ -38,9 +91,10 @@ export function registerPublishRoutes(app: FastifyInstance, deps: PublishRouteDe
     return publishToRooms(deps.publisher, tenant, rooms, body, size);
   });
 
-  app.post("/v1/apps/:appId/batch", async (req, reply) => {
+  app.post("/v1/apps/:appId/batch", batchRoute, async (req, reply) => {
     const tenant = await authorizeApp(req, deps.directory);
-    const { messages } = batchBody.parse(req.body);
+    throwIfInvalid(req);
+    const { messages } = req.body;
     if (messages.length > MAX_MESSAGES_PER_BATCH) {
       throw new RelaybaseError("TOO_MANY_ROOMS", `A batch holds at most ${MAX_MESSAGES_PER_BATCH} messages.`);
     }
@@ -69,7 +123,7 @@ export function registerPublishRoutes(app: FastifyInstance, deps: PublishRouteDe
  * the path. Failures are told apart so a developer can fix the right thing.
  */
 export async function authorizeApp(req: FastifyRequest, directory: TenantDirectory): Promise<AppRuntime> {
-  const { appId } = params.parse(req.params);
+  const { appId } = appParams.parse(req.params);
   const header = req.headers.authorization ?? "";
   const key = header.startsWith("Bearer ") ? header.slice("Bearer ".length).trim() : "";
   if (key.startsWith("pk_")) {

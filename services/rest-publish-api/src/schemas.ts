@@ -31,6 +31,18 @@ export const batchBody = z
   .object({ messages: z.array(publishBody).min(1).describe(`Up to ${MAX_MESSAGES_PER_BATCH} messages.`) })
   .strict();
 
-export const positionByRoom = z.record(z.string(), z.object({ offset: z.number(), epoch: z.string() }));
-export const publishResponse = z.object({ id: z.string(), offsets: positionByRoom });
+export const positionByRoom = z
+  .record(z.string(), z.object({ offset: z.number(), epoch: z.string() }))
+  .describe("Each room's position of the message: its offset and the room's history epoch.");
+export const publishResponse = z.object({
+  id: z.string().describe("The message id: the `id` given, or a new `m_…`."),
+  offsets: positionByRoom,
+});
 export const batchResponse = z.object({ results: z.array(publishResponse) });
+export const statsResponse = z.object({
+  connections: z
+    .number()
+    .int()
+    .nonnegative()
+    .describe("Live connections on every node whose lease has not expired."),
+});

@@ -1,12 +1,23 @@
 import { RelaybaseError } from "@relaybase/protocol";
+import { errorResponses, type ZodTypeProvider } from "@relaybase/server-kit";
 import type { FastifyInstance } from "fastify";
+import { z } from "zod";
 
 const READY_TIMEOUT_MS = 2_000;
 
 /** `/healthz`: the process is up. `/readyz`: the database answers too. */
-export function registerHealthRoutes(app: FastifyInstance, ping: () => Promise<void>): void {
-  app.get("/healthz", async () => ({ ok: true }));
-  app.get("/readyz", async (request) => {
+const ok = z.object({ ok: z.literal(true) }).describe("Yes.");
+
+export function registerHealthRoutes(server: FastifyInstance, ping: () => Promise<void>): void {
+  const app = server.withTypeProvider<ZodTypeProvider>();
+  app.get("/healthz", { schema: { summary: "The process is up", response: { 200: ok } } }, async () => ({
+    ok: true as const,
+  }));
+  const ready = {
+    summary: "Ready for traffic: the database answers",
+    response: { 200: ok, ...errorResponses("UNAVAILABLE") },
+  };
+  app.get("/readyz", { schema: ready }, async (request) => {
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
@@ -15,7 +26,7 @@ export function registerHealthRoutes(app: FastifyInstance, ping: () => Promise<v
           timer = setTimeout(() => reject(new Error("database ping timed out")), READY_TIMEOUT_MS);
         }),
       ]);
-      return { ok: true };
+      return { ok: true as const };
     } catch (err) {
       request.log.warn({ err }, "not ready: database does not answer");
       throw new RelaybaseError("UNAVAILABLE", "The database does not answer.");

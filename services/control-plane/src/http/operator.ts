@@ -1,6 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
 import { RelaybaseError } from "@relaybase/protocol";
-import { PLANS } from "@relaybase/server-kit";
+import { errorResponses, PLAN_IDS, PLANS, throwIfInvalid, type ZodTypeProvider } from "@relaybase/server-kit";
 import { eq } from "drizzle-orm";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
@@ -17,15 +17,38 @@ import type { Services } from "../trpc/context.js";
 const limitNames = Object.keys(PLANS.free) as (keyof typeof PLANS.free)[];
 const overridesBody = z
   .object({
-    limits: z.partialRecord(z.enum(limitNames), z.number().int().nonnegative()),
-    note: z.string().max(500).optional(),
+    limits: z
+      .partialRecord(z.enum(limitNames), z.number().int().nonnegative())
+      .describe("The app's overrides, replacing the ones it had; `{}` goes back to the plan."),
+    note: z.string().max(500).optional().describe("Why, for the next operator."),
   })
   .strict();
 const params = z.object({ appId: z.string().min(1).max(100) });
+const limitsResponse = z.object({
+  plan: z.enum(PLAN_IDS).describe("The org's plan."),
+  overrides: z.partialRecord(z.enum(limitNames), z.number()).describe("This app's overrides."),
+  limits: z
+    .object(
+      Object.fromEntries(limitNames.map((name) => [name, z.number()])) as Record<
+        (typeof limitNames)[number],
+        z.ZodNumber
+      >,
+    )
+    .describe("The limits in force: the plan's, with the overrides on top, as nodes apply them."),
+});
 
-export function registerOperatorRoutes(app: FastifyInstance, services: Services): void {
+export function registerOperatorRoutes(server: FastifyInstance, services: Services): void {
   const token = services.config.OPERATOR_TOKEN;
   if (!token) return;
+  const app = server.withTypeProvider<ZodTypeProvider>();
+  const schema = {
+    security: [{ operatorToken: [] }],
+    params,
+    response: {
+      200: limitsResponse.describe("The overrides and the limits in force."),
+      ...errorResponses("BAD_REQUEST", "UNAUTHENTICATED", "APP_NOT_FOUND"),
+    },
+  };
   const authorize = (req: FastifyRequest) => {
     const given = Buffer.from(req.headers.authorization?.replace(/^Bearer /, "") ?? "");
     const expected = Buffer.from(token);
@@ -44,15 +67,24 @@ export function registerOperatorRoutes(app: FastifyInstance, services: Services)
     return { plan: runtime.plan, overrides: row?.limits ?? {}, limits: runtime.limits };
   };
 
-  app.get("/operator/v1/apps/:appId/limits", async (req) => {
+  // The token is checked before the input: attachValidation, then throwIfInvalid.
+  const get = { ...schema, summary: "An app's limit overrides and the limits in force" };
+  app.get("/operator/v1/apps/:appId/limits", { attachValidation: true, schema: get }, async (req) => {
     authorize(req);
-    return load(params.parse(req.params).appId);
+    throwIfInvalid(req);
+    return load(req.params.appId);
   });
 
-  app.put("/operator/v1/apps/:appId/limits", async (req) => {
+  const put = {
+    ...schema,
+    summary: "Set an app's limit overrides (applied cluster-wide at once)",
+    body: overridesBody,
+  };
+  app.put("/operator/v1/apps/:appId/limits", { attachValidation: true, schema: put }, async (req) => {
     authorize(req);
-    const { appId } = params.parse(req.params);
-    const { limits, note } = overridesBody.parse(req.body);
+    throwIfInvalid(req);
+    const { appId } = req.params;
+    const { limits, note } = req.body;
     const [exists] = await services.db.select({ id: apps.id }).from(apps).where(eq(apps.id, appId));
     if (!exists) throw new RelaybaseError("APP_NOT_FOUND");
     const values = {

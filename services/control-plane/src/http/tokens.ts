@@ -1,11 +1,14 @@
 import { RelaybaseError } from "@relaybase/protocol";
 import { capabilitiesSchema } from "@relaybase/protocol/schemas";
 import {
+  errorResponses,
   hashesEqual,
   hashSecret,
   isPublishableKey,
   MAX_TOKEN_TTL_SECONDS,
   secretKeyId,
+  throwIfInvalid,
+  type ZodTypeProvider,
 } from "@relaybase/server-kit";
 import { and, eq, isNull } from "drizzle-orm";
 import type { FastifyInstance } from "fastify";
@@ -18,10 +21,28 @@ export const DEFAULT_TOKEN_TTL_SECONDS = 3600;
 
 export const tokenRequestSchema = z.strictObject({
   /** Becomes `sub`: the end user, for presence and `u:{appId}:{userId}` rooms. */
-  userId: z.string().min(1).max(200).optional(),
-  capabilities: capabilitiesSchema,
+  userId: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe("Your user's id; becomes the token's `sub` and the `from.userId` of their publishes."),
+  capabilities: capabilitiesSchema.describe(
+    'Room patterns (a trailing `*` matches any rest) to operations, e.g. `{ "chat:*": ["subscribe", "publish"] }`; they replace the app\'s anonymous capabilities, so `{}` allows nothing.',
+  ),
   /** Seconds; default one hour, at most a day. */
-  ttl: z.number().int().min(1).max(MAX_TOKEN_TTL_SECONDS).default(DEFAULT_TOKEN_TTL_SECONDS),
+  ttl: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_TOKEN_TTL_SECONDS)
+    .default(DEFAULT_TOKEN_TTL_SECONDS)
+    .describe("Lifetime in seconds."),
+});
+
+export const tokenResponseSchema = z.object({
+  token: z.string().describe("The JWT (EdDSA, with `kid`): the client's handshake `auth.token`."),
+  expiresAt: z.number().int().describe("When the token expires, in Unix seconds: its `exp` claim."),
 });
 
 /**
@@ -49,18 +70,26 @@ export async function appIdOfSecretKey(db: Database, authorization: string | und
 
 /** `POST /v1/tokens`: a customer's server mints a connection token for one of its users. */
 export function registerTokenRoutes(
-  app: FastifyInstance,
+  server: FastifyInstance,
   deps: { db: Database; signing: SigningKeys },
 ): void {
-  app.post("/v1/tokens", async (request, reply) => {
+  const app = server.withTypeProvider<ZodTypeProvider>();
+  const schema = {
+    summary: "Mint a connection token for one of your users",
+    description:
+      "Call it from your server; hand the token to your client (e.g. from your own `authEndpoint`).",
+    security: [{ secretKey: [] }],
+    body: tokenRequestSchema,
+    response: {
+      200: tokenResponseSchema.describe("The token and when it expires."),
+      ...errorResponses("BAD_REQUEST", "INVALID_KEY", "WRONG_KEY_TYPE", "MESSAGE_TOO_LARGE"),
+    },
+  };
+  // The key is checked before the body: attachValidation, then throwIfInvalid.
+  app.post("/v1/tokens", { attachValidation: true, schema }, async (request, reply) => {
     const appId = await appIdOfSecretKey(deps.db, request.headers.authorization);
-    const parsed = tokenRequestSchema.safeParse(request.body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue?.path.join(".") || "body";
-      throw new RelaybaseError("BAD_REQUEST", `${where}: ${issue?.message ?? "invalid"}`);
-    }
-    const { userId, capabilities, ttl } = parsed.data;
+    throwIfInvalid(request);
+    const { userId, capabilities, ttl } = request.body;
     const { token, claims } = await deps.signing.issue({ appId, userId, capabilities, ttlSeconds: ttl });
     reply.header("cache-control", "no-store");
     request.log.info({ appId, jti: claims.jti, ttl }, "token issued");
