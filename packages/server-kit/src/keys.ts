@@ -44,6 +44,3 @@ export function hashesEqual(a: string, b: string): boolean {
   const y = Buffer.from(b, "hex");
   return x.length === y.length && timingSafeEqual(x, y);
 }
-
-export const isPublishableKey = (key: unknown): key is string =>
-  typeof key === "string" && /^pk_[A-Za-z0-9]{24}$/.test(key);

@@ -1,6 +1,6 @@
 import { type HandshakeAuth, RelaybaseError } from "@relaybase/protocol";
 import type { AppRuntime, TenantDirectory } from "@relaybase/server-kit";
-import { verifyToken } from "@relaybase/server-kit";
+import { refuseSecretKeyInClient, verifyToken } from "@relaybase/server-kit";
 import type { JWTVerifyGetKey } from "jose";
 import { admitWithinQuota, type ConnectionLimitDeps, checkConnectRate, clientAddress } from "./limits.js";
 import type { RealtimeSocket, SocketData } from "./types.js";
@@ -56,12 +56,7 @@ export function refuseWhileDraining(isDraining: () => boolean): void {
 }
 
 export async function appByKey(key: unknown, directory: TenantDirectory): Promise<AppRuntime> {
-  if (typeof key === "string" && key.startsWith("sk_")) {
-    throw new RelaybaseError(
-      "WRONG_KEY_TYPE",
-      "Never put a secret key in a client; use the publishable key.",
-    );
-  }
+  refuseSecretKeyInClient(key);
   const app = typeof key === "string" ? await directory.byPublishableKey(key) : undefined;
   if (!app) throw new RelaybaseError("INVALID_KEY");
   return app;

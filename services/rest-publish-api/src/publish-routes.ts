@@ -10,6 +10,7 @@ import {
   type Limiters,
   type Logger,
   Publisher,
+  secretKeyFrom,
   type TenantDirectory,
   takeDailyQuota,
   throwIfInvalid,
@@ -124,12 +125,8 @@ export function registerPublishRoutes(server: FastifyInstance, deps: PublishRout
  */
 export async function authorizeApp(req: FastifyRequest, directory: TenantDirectory): Promise<AppRuntime> {
   const { appId } = appParams.parse(req.params);
-  const header = req.headers.authorization ?? "";
-  const key = header.startsWith("Bearer ") ? header.slice("Bearer ".length).trim() : "";
-  if (key.startsWith("pk_")) {
-    throw new RelaybaseError("WRONG_KEY_TYPE", "Publishing over REST needs a secret key (sk_…).");
-  }
-  const owner = key ? await directory.bySecretKey(key) : undefined;
+  const key = secretKeyFrom(req.headers.authorization, "Publishing over REST");
+  const owner = await directory.bySecretKey(key);
   if (!owner) throw new RelaybaseError("INVALID_KEY");
   if (owner.appId === appId) return owner;
   if (!(await directory.byId(appId))) throw new RelaybaseError("APP_NOT_FOUND");

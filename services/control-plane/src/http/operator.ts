@@ -1,6 +1,13 @@
 import { timingSafeEqual } from "node:crypto";
 import { RelaybaseError } from "@relaybase/protocol";
-import { errorResponses, PLAN_IDS, PLANS, throwIfInvalid, type ZodTypeProvider } from "@relaybase/server-kit";
+import {
+  bearerCredential,
+  errorResponses,
+  PLAN_IDS,
+  PLANS,
+  throwIfInvalid,
+  type ZodTypeProvider,
+} from "@relaybase/server-kit";
 import { eq } from "drizzle-orm";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
@@ -50,7 +57,7 @@ export function registerOperatorRoutes(server: FastifyInstance, services: Servic
     },
   };
   const authorize = (req: FastifyRequest) => {
-    const given = Buffer.from(req.headers.authorization?.replace(/^Bearer /, "") ?? "");
+    const given = Buffer.from(bearerCredential(req.headers.authorization) ?? "");
     const expected = Buffer.from(token);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       throw new RelaybaseError("UNAUTHENTICATED", "Operator endpoints need the operator token.");

@@ -4,8 +4,8 @@ import {
   errorResponses,
   hashesEqual,
   hashSecret,
-  isPublishableKey,
   MAX_TOKEN_TTL_SECONDS,
+  secretKeyFrom,
   secretKeyId,
   throwIfInvalid,
   type ZodTypeProvider,
@@ -50,14 +50,7 @@ export const tokenResponseSchema = z.object({
  * a moment ago fails here at once, whatever any cache says.
  */
 export async function appIdOfSecretKey(db: Database, authorization: string | undefined): Promise<string> {
-  const key = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "")?.[1];
-  if (!key) throw new RelaybaseError("INVALID_KEY", "Send your secret key as `Authorization: Bearer sk_…`.");
-  if (isPublishableKey(key)) {
-    throw new RelaybaseError(
-      "WRONG_KEY_TYPE",
-      "Minting tokens needs a secret key (sk_…), not a publishable one.",
-    );
-  }
+  const key = secretKeyFrom(authorization, "Minting tokens");
   const keyId = secretKeyId(key);
   if (keyId === undefined) throw new RelaybaseError("INVALID_KEY");
   const [row] = await db
