@@ -60,11 +60,16 @@ export function describeRoomHistoryContract(name: string, make: (now: () => numb
       expect((await history.position(room)).offset).toBe(2);
     });
 
-    it("returns the first offset for a repeated message id, and stores nothing", async () => {
+    it("returns the first offset and the first message for a repeated message id, and stores nothing", async () => {
       const first = await history.append(room, msg("dup"), limits);
       await history.append(room, msg("other"), limits);
       const again = await history.append(room, msg("dup", { data: "changed" }), limits);
-      expect(again).toEqual({ offset: first.offset, epoch: first.epoch, duplicate: true });
+      expect(again).toEqual({
+        offset: first.offset,
+        epoch: first.epoch,
+        duplicate: true,
+        stored: { ...msg("dup"), offset: first.offset },
+      });
       expect((await history.position(room)).offset).toBe(2);
       const replay = await history.since(room, { offset: 0, epoch: first.epoch }, limits);
       expect(replay.messages.map((m) => [m.id, m.offset, m.data])).toEqual([
