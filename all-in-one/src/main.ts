@@ -23,7 +23,7 @@ Relaybase is running (embedded: PGlite in ${process.env.DATA_DIR ?? ".data"}, in
 
   Console + control plane  ${controlPlane}
   Realtime (Socket.IO)     ${realtime}
-  REST publish API         ${rest}   (OpenAPI: ${rest}/openapi.json)
+  REST publish API         ${rest}   (OpenAPI: ${rest}/openapi.json)${platform.urls.metrics ? `\n  Prometheus metrics       ${platform.urls.metrics}` : ""}
 
 Next steps:
   1. Sign up through the console API (curl keeps the session cookie in ${cookies}):

@@ -1,6 +1,6 @@
 import fastifyCookie from "@fastify/cookie";
 import { RelaybaseError, wireError } from "@relaybase/protocol";
-import { toHttpError } from "@relaybase/server-kit";
+import { type Registry, toHttpError } from "@relaybase/server-kit";
 import { fastifyTRPCPlugin } from "@trpc/server/adapters/fastify";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { JSONWebKeySet } from "jose";
@@ -13,7 +13,6 @@ import { type ControlPlaneDeps, openServices } from "./services.js";
 import type { SigningKeys } from "./signing-keys.js";
 import { createContextFactory, type Services } from "./trpc/context.js";
 import { type AppRouter, appRouter } from "./trpc/router.js";
-import { registerMetricsRoute } from "./usage/metrics.js";
 import type { UsageService } from "./usage/service.js";
 
 export type { ControlPlaneDeps };
@@ -27,6 +26,8 @@ export interface ControlPlane {
   issuer: string;
   /** New signing key; the old one stays in the JWKS for `graceSeconds` (default 24 h + 1 min). */
   rotateSigningKey(options?: { graceSeconds?: number }): Promise<{ kid: string }>;
+  /** The control plane's series (what METRICS_PORT serves when it runs alone). */
+  metrics: Registry;
   /** Usage rollups: `record` is the embedded meter's sink; `rollup` runs one round now. */
   usage: Pick<UsageService, "record" | "rollup">;
   /** Writes every app to the tenant directory again (after Redis lost it). */
@@ -59,6 +60,7 @@ export async function createControlPlane(deps: ControlPlaneDeps): Promise<Contro
   return {
     app,
     issuer,
+    metrics: services.metrics.registry,
     jwks: () => signing.jwks(),
     rotateSigningKey: (options) => signing.rotate(options),
     usage: services.usage,
@@ -124,7 +126,6 @@ function buildHttp(services: Services, signing: SigningKeys, ping: () => Promise
   registerJwksRoute(app, signing);
   registerHealthRoutes(app, ping);
   registerStripeWebhookRoute(app, services.billing);
-  registerMetricsRoute(app, services.metrics);
   registerOperatorRoutes(app, services);
   return app;
 }

@@ -1,4 +1,11 @@
-import { ConfigError, loadConfig, logLevelVar, optionalUrlVar, portVar } from "@relaybase/server-kit";
+import {
+  ConfigError,
+  loadConfig,
+  logLevelVar,
+  metricsPortVar,
+  optionalUrlVar,
+  portVar,
+} from "@relaybase/server-kit";
 import { z } from "zod";
 
 /** Treats an empty variable (common in Helm values and .env files) as unset. */
@@ -91,6 +98,7 @@ export const controlPlaneConfigSchema = z.object({
       "Enables the operator API (`/operator/v1/…`: per-app limit overrides) for requests carrying it as a " +
         "Bearer token; at least 24 characters. Unset: the operator API does not exist.",
     ),
+  METRICS_PORT: metricsPortVar(),
   LOG_LEVEL: logLevelVar,
   STRIPE_SECRET_KEY: z
     .preprocess(unsetIfEmpty, z.string().min(1).optional())

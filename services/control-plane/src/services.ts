@@ -2,6 +2,7 @@ import {
   type Logger,
   MemoryRateLimiter,
   type RateLimiter,
+  type Registry,
   type TenantDirectoryWriter,
 } from "@relaybase/server-kit";
 import { AuthLimits } from "./auth/rate-limit.js";
@@ -27,6 +28,8 @@ export interface ControlPlaneDeps {
    * every replica shares them. Default: in this process (embedded, one replica).
    */
   rateLimiter?: RateLimiter;
+  /** Prometheus registry for the control plane's series; a new one by default. Process metrics are its owner's. */
+  metrics?: Registry;
 }
 
 export interface OpenedServices {
@@ -45,6 +48,7 @@ export async function openServices({
   logger,
   usage: usageSources,
   rateLimiter,
+  metrics: registry,
 }: ControlPlaneDeps): Promise<OpenedServices> {
   const issuer = config.PUBLIC_URL;
   const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, logger });
@@ -57,7 +61,7 @@ export async function openServices({
     await tenants.loadAll();
     const authLimits = new AuthLimits(rateLimiter ?? new MemoryRateLimiter(), config, logger);
     const billing = createBilling(config, { db, tenants, logger });
-    const metrics = new ControlPlaneMetrics();
+    const metrics = new ControlPlaneMetrics(registry);
     const usage = new UsageService({
       ...usageSources,
       db,

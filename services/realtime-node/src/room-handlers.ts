@@ -13,6 +13,7 @@ import {
   subscribeRequest,
   type UnsubscribeAck,
   unsubscribeRequest,
+  type WireError,
 } from "@relaybase/protocol";
 import {
   type AppRuntime,
@@ -46,6 +47,8 @@ export interface HandlerDeps {
   publishLimits: ClientPublishLimits;
   /** Messages per app per UTC day, shared with REST publishes. */
   dailyQuota: DailyQuota;
+  /** Told the code of every refused request (metrics). */
+  onRefused?: (code: WireError["code"]) => void;
 }
 
 /** Registers the client → server events of DESIGN §4 on one socket. */
@@ -133,7 +136,9 @@ function handle<T, R>(
       if (!parsed.success) throw new RelaybaseError("BAD_REQUEST", `Malformed ${event} payload.`);
       reply(await run(parsed.data));
     } catch (err) {
-      reply({ ok: false, error: toWireError(err, deps.logger) });
+      const error = toWireError(err, deps.logger);
+      deps.onRefused?.(error.code);
+      reply({ ok: false, error });
     }
   });
 }

@@ -1,20 +1,23 @@
-import { RelaybaseError } from "@relaybase/protocol";
+import { isErrorCode, RelaybaseError } from "@relaybase/protocol";
 import {
   type ConnectionCounter,
   type Limiters,
   type Logger,
   memoryLimiters,
   type Publisher,
+  type Registry,
   type TenantDirectory,
   toHttpError,
 } from "@relaybase/server-kit";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { RestPublishApiConfig } from "./config.js";
+import { RestApiMetrics } from "./metrics.js";
 import { openApiDocument } from "./openapi.js";
-import { authorizeApp, registerPublishRoutes } from "./publish-routes.js";
+import { authorizeApp, authorizedAppId, registerPublishRoutes } from "./publish-routes.js";
 
 export interface RestPublishApiDeps {
-  config: Pick<RestPublishApiConfig, "BODY_LIMIT_BYTES">;
+  config: Pick<RestPublishApiConfig, "BODY_LIMIT_BYTES"> &
+    Partial<Pick<RestPublishApiConfig, "METRICS_APP_LABELS">>;
   directory: TenantDirectory;
   /** The publish path: in-process with a realtime node when embedded. */
   publisher: Publisher;
@@ -25,6 +28,20 @@ export interface RestPublishApiDeps {
   isReady?: () => boolean;
   /** REST publish rate and daily quota, shared with the realtime nodes (docs/limits.md); in memory by default. */
   limiters?: Limiters;
+  /**
+   * Prometheus registry for this API's series; a new one by default (read it back as
+   * `metricsOf(app)`). Process metrics are its owner's.
+   */
+  metrics?: Registry;
+}
+
+const metricsByApp = new WeakMap<FastifyInstance, RestApiMetrics>();
+
+/** The series of a REST API made by `createRestPublishApi`. */
+export function metricsOf(app: FastifyInstance): RestApiMetrics {
+  const metrics = metricsByApp.get(app);
+  if (!metrics) throw new Error("not a REST publish API");
+  return metrics;
 }
 
 export function createRestPublishApi(deps: RestPublishApiDeps): FastifyInstance {
@@ -32,9 +49,13 @@ export function createRestPublishApi(deps: RestPublishApiDeps): FastifyInstance 
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.config.BODY_LIMIT_BYTES,
   });
+  const metrics = new RestApiMetrics(deps.metrics, deps.config.METRICS_APP_LABELS);
+  metricsByApp.set(app, metrics);
+  metrics.instrument(app);
 
   app.setErrorHandler((err, req, reply) => {
     const { status, body, headers } = toHttpError(err, (e) => req.log.error({ err: e }, "unhandled error"));
+    if (isErrorCode(body.error.code)) metrics.refused(authorizedAppId(req), body.error.code);
     reply.code(status).headers(headers).send(body);
   });
   app.setNotFoundHandler((_req, reply) => {

@@ -1,4 +1,12 @@
-import { loadConfig, logLevelVar, optionalUrlVar, portVar, usageFlushVar } from "@relaybase/server-kit";
+import {
+  loadConfig,
+  logLevelVar,
+  metricsAppLabelsVar,
+  metricsPortVar,
+  optionalUrlVar,
+  portVar,
+  usageFlushVar,
+} from "@relaybase/server-kit";
 import { z } from "zod";
 
 export const restPublishApiConfigSchema = z.object({
@@ -23,6 +31,8 @@ export const restPublishApiConfigSchema = z.object({
       "The realtime nodes' ADAPTER_MAX_LEN: the adapter stream is trimmed to about this many entries.",
     ),
   USAGE_FLUSH_MS: usageFlushVar(),
+  METRICS_PORT: metricsPortVar(),
+  METRICS_APP_LABELS: metricsAppLabelsVar(),
   LOG_LEVEL: logLevelVar,
 });
 
