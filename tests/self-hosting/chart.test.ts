@@ -272,13 +272,18 @@ describe("credentials", () => {
 });
 
 describe("monitoring", () => {
-  it("scrapes /metrics on each component's Service port and ships the documented alerts", () => {
+  it("scrapes /metrics on each component's metrics port, where its METRICS_PORT listens, and ships the documented alerts", () => {
     const objects = render(valuesArgs("large-values.yaml"));
     for (const component of ["control-plane", "realtime-node", "rest-api"]) {
       const monitor = find(objects, "ServiceMonitor", name(component));
-      expect(monitor.spec.endpoints[0]).toMatchObject({ port: "http", path: "/metrics" });
+      expect(monitor.spec.endpoints[0]).toMatchObject({ port: "metrics", path: "/metrics" });
       const service = find(objects, "Service", name(component));
-      expect(service.spec.ports.map((p: { name: string }) => p.name)).toContain("http");
+      const metricsPort = service.spec.ports.find((p: { name: string }) => p.name === "metrics");
+      expect(metricsPort, component).toMatchObject({ port: 9464, targetPort: "metrics" });
+      const deployment = find(objects, "Deployment", name(component));
+      const container = deployment.spec.template.spec.containers[0];
+      const declared = container.ports.find((p: { name: string }) => p.name === "metrics");
+      expect(String(declared.containerPort)).toBe(containerEnv(objects, deployment).values.METRICS_PORT);
       expect(monitor.metadata.labels?.release).toBe("kube-prometheus-stack");
     }
     const rule = find(objects, "PrometheusRule", `${RELEASE}-relaybase`);
