@@ -9,7 +9,7 @@ import bcrypt from "bcryptjs";
 import { io as ioClient, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Developer, startTestCluster, type TestCluster } from "../cluster/fixtures.js";
-import { scrape, typeLines, valueOf } from "./prometheus.js";
+import { sampleOf, scrape, typeLines } from "./prometheus.js";
 
 const ADMIN_PASSWORD = "a long admin password for the cluster";
 
@@ -56,36 +56,38 @@ describe("metrics of standalone services in a cluster", () => {
     const room = client.room("chat:lobby");
     const received = new Promise((resolve) => room.on("greeting", resolve));
     await room.subscribe();
-    await expect.poll(async () => valueOf(await metricsOf(node(0)), "relaybase_connections", app)).toBe(1);
+    await expect.poll(async () => sampleOf(await metricsOf(node(0)), "relaybase_connections", app)).toBe(1);
 
     await dev.server.publish({ room: "chat:lobby", event: "greeting", data: { text: "hello" } });
     expect(await received).toEqual({ text: "hello" });
 
     await expect
-      .poll(async () => valueOf(await metricsOf(node(0)), "relaybase_messages_delivered_total", app))
+      .poll(async () => sampleOf(await metricsOf(node(0)), "relaybase_messages_delivered_total", app))
       .toBe(1);
     const nodeText = await metricsOf(node(0));
-    expect(valueOf(nodeText, "relaybase_publish_delivery_seconds_count")).toBeGreaterThanOrEqual(1);
-    expect(valueOf(nodeText, "relaybase_handshakes_total", { result: "accepted" })).toBeGreaterThanOrEqual(1);
+    expect(sampleOf(nodeText, "relaybase_publish_delivery_seconds_count")).toBeGreaterThanOrEqual(1);
+    expect(sampleOf(nodeText, "relaybase_handshakes_total", { result: "accepted" })).toBeGreaterThanOrEqual(
+      1,
+    );
     // Stored by the REST instance: its series count the publish and its history write.
     const restText = await metricsOf(c.cluster.rest[0]!);
-    expect(valueOf(restText, "relaybase_messages_published_total", app)).toBe(1);
-    expect(valueOf(restText, "relaybase_history_write_seconds_count")).toBeGreaterThanOrEqual(1);
+    expect(sampleOf(restText, "relaybase_messages_published_total", app)).toBe(1);
+    expect(sampleOf(restText, "relaybase_history_write_seconds_count")).toBeGreaterThanOrEqual(1);
     expect(
-      valueOf(restText, "relaybase_rest_request_duration_seconds_count", {
+      sampleOf(restText, "relaybase_rest_request_duration_seconds_count", {
         route: "/v1/apps/:appId/publish",
         status: "202",
       }),
     ).toBe(1);
     // The other node holds no connection of this app and delivered nothing.
-    expect(valueOf(await metricsOf(node(1)), "relaybase_messages_delivered_total", app)).toBe(0);
+    expect(sampleOf(await metricsOf(node(1)), "relaybase_messages_delivered_total", app)).toBe(0);
   });
 
   it("both nodes report their adapter stream lag, back to 0 once they have read the stream", async () => {
     for (const n of c.cluster.nodes) {
       expect(typeLines(await metricsOf(n), "relaybase_adapter_stream_lag_entries"), n.name).toBe(1);
       await expect
-        .poll(async () => valueOf(await metricsOf(n), "relaybase_adapter_stream_lag_entries"), {
+        .poll(async () => sampleOf(await metricsOf(n), "relaybase_adapter_stream_lag_entries"), {
           timeout: 10_000,
         })
         .toBe(0);
@@ -93,7 +95,7 @@ describe("metrics of standalone services in a cluster", () => {
   });
 
   it("a refused handshake counts under its code on the node that refused it", async () => {
-    const before = valueOf(await metricsOf(node(1)), "relaybase_handshake_refusals_total", {
+    const before = sampleOf(await metricsOf(node(1)), "relaybase_handshake_refusals_total", {
       code: "INVALID_KEY",
     });
     const socket = ioClient(node(1).url, {
@@ -102,11 +104,13 @@ describe("metrics of standalone services in a cluster", () => {
       reconnection: false,
     });
     sockets.push(socket);
-    const error = await new Promise<{ data?: { code?: string } }>((resolve) => socket.once("connect_error", resolve));
+    const error = await new Promise<{ data?: { code?: string } }>((resolve) =>
+      socket.once("connect_error", resolve),
+    );
     expect(error.data?.code).toBe("INVALID_KEY");
     await expect
       .poll(async () =>
-        valueOf(await metricsOf(node(1)), "relaybase_handshake_refusals_total", { code: "INVALID_KEY" }),
+        sampleOf(await metricsOf(node(1)), "relaybase_handshake_refusals_total", { code: "INVALID_KEY" }),
       )
       .toBe(before + 1);
   });
@@ -148,7 +152,9 @@ describe("the Admin UI on cluster nodes", () => {
     expect(await outcome(operator)).toBe("connected");
     const token = async () =>
       (await dev.server.createToken({ userId: "bob", capabilities: { "chat:*": ["subscribe"] } })).token;
-    const clients = [0, 1].map((i) => c.client({ key: dev.publishableKey, url: node(i).url, getToken: token }));
+    const clients = [0, 1].map((i) =>
+      c.client({ key: dev.publishableKey, url: node(i).url, getToken: token }),
+    );
     const rooms = clients.map((client) => client.room("chat:admin-check"));
     const received = rooms.map((room) => new Promise((resolve) => room.on("e", resolve)));
     await Promise.all(rooms.map((room) => room.subscribe()));

@@ -24,7 +24,7 @@ export function parseMetrics(text: string): Sample[] {
 }
 
 /** The sum of the samples of `name` whose labels include `labels` (0 when there are none). */
-export function valueOf(text: string, name: string, labels: Record<string, string> = {}): number {
+export function sampleOf(text: string, name: string, labels: Record<string, string> = {}): number {
   return parseMetrics(text)
     .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
     .reduce((sum, s) => sum + s.value, 0);

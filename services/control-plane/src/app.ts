@@ -47,7 +47,7 @@ export async function createControlPlane(deps: ControlPlaneDeps): Promise<Contro
   const { services, signing, database } = await openServices(deps);
   let app: FastifyInstance;
   try {
-    app = buildHttp(services, signing, database.ping);
+    app = buildHttp(services, signing, database.ping, deps.isReady ?? (() => true));
     await app.ready();
   } catch (err) {
     await database.close();
@@ -81,7 +81,12 @@ export async function createControlPlane(deps: ControlPlaneDeps): Promise<Contro
   };
 }
 
-function buildHttp(services: Services, signing: SigningKeys, ping: () => Promise<void>): FastifyInstance {
+function buildHttp(
+  services: Services,
+  signing: SigningKeys,
+  ping: () => Promise<void>,
+  isReady: () => boolean,
+): FastifyInstance {
   const app = Fastify({
     // pino's Logger is a FastifyBaseLogger; naming the narrower type keeps FastifyInstance plain.
     loggerInstance: services.logger as FastifyBaseLogger,
@@ -124,7 +129,7 @@ function buildHttp(services: Services, signing: SigningKeys, ping: () => Promise
   });
   registerTokenRoutes(app, { db: services.db, signing });
   registerJwksRoute(app, signing);
-  registerHealthRoutes(app, ping);
+  registerHealthRoutes(app, ping, isReady);
   registerStripeWebhookRoute(app, services.billing);
   registerOperatorRoutes(app, services);
   return app;

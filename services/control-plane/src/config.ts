@@ -2,6 +2,7 @@ import {
   ConfigError,
   loadConfig,
   logLevelVar,
+  metricsAppLabelsVar,
   metricsPortVar,
   optionalUrlVar,
   portVar,
@@ -99,6 +100,7 @@ export const controlPlaneConfigSchema = z.object({
         "Bearer token; at least 24 characters. Unset: the operator API does not exist.",
     ),
   METRICS_PORT: metricsPortVar(),
+  METRICS_APP_LABELS: metricsAppLabelsVar(),
   LOG_LEVEL: logLevelVar,
   STRIPE_SECRET_KEY: z
     .preprocess(unsetIfEmpty, z.string().min(1).optional())

@@ -41,6 +41,7 @@ const controlPlane = await createControlPlane({
   ...(usage ? { usage } : {}),
   ...(rateLimiter ? { rateLimiter } : {}),
   metrics: processRegistry(),
+  isReady: () => redis?.isReady ?? true,
 });
 await controlPlane.app.listen({ port: config.PORT, host: config.HOST });
 const metricsServer =

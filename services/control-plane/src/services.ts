@@ -30,6 +30,8 @@ export interface ControlPlaneDeps {
   rateLimiter?: RateLimiter;
   /** Prometheus registry for the control plane's series; a new one by default. Process metrics are its owner's. */
   metrics?: Registry;
+  /** Whether the other dependencies answer (Redis with REDIS_URL, where the directory lives); /readyz reports it. */
+  isReady?: () => boolean;
 }
 
 export interface OpenedServices {
@@ -61,7 +63,7 @@ export async function openServices({
     await tenants.loadAll();
     const authLimits = new AuthLimits(rateLimiter ?? new MemoryRateLimiter(), config, logger);
     const billing = createBilling(config, { db, tenants, logger });
-    const metrics = new ControlPlaneMetrics(registry);
+    const metrics = new ControlPlaneMetrics(registry, config.METRICS_APP_LABELS);
     const usage = new UsageService({
       ...usageSources,
       db,

@@ -11,11 +11,17 @@ const HASH = bcrypt.hashSync(PASSWORD, 4);
 describe("Admin UI configuration", () => {
   it("is off by default, read-only when on, and refuses to start without a bcrypt hash", () => {
     const defaults = loadRealtimeNodeConfig({});
-    expect(defaults).toMatchObject({ ADMIN_UI_ENABLED: false, ADMIN_UI_READONLY: true, ADMIN_UI_USERNAME: "admin" });
-    expect(() => loadRealtimeNodeConfig({ ADMIN_UI_ENABLED: "true" })).toThrow(/ADMIN_UI_PASSWORD_HASH: required/);
-    expect(() => loadRealtimeNodeConfig({ ADMIN_UI_ENABLED: "true", ADMIN_UI_PASSWORD_HASH: PASSWORD })).toThrow(
-      /must be a bcrypt hash/,
+    expect(defaults).toMatchObject({
+      ADMIN_UI_ENABLED: false,
+      ADMIN_UI_READONLY: true,
+      ADMIN_UI_USERNAME: "admin",
+    });
+    expect(() => loadRealtimeNodeConfig({ ADMIN_UI_ENABLED: "true" })).toThrow(
+      /ADMIN_UI_PASSWORD_HASH: required/,
     );
+    expect(() =>
+      loadRealtimeNodeConfig({ ADMIN_UI_ENABLED: "true", ADMIN_UI_PASSWORD_HASH: PASSWORD }),
+    ).toThrow(/must be a bcrypt hash/);
     expect(loadRealtimeNodeConfig({ ADMIN_UI_ENABLED: "true", ADMIN_UI_PASSWORD_HASH: HASH })).toMatchObject({
       ADMIN_UI_ENABLED: true,
       ADMIN_UI_PASSWORD_HASH: HASH,
@@ -38,7 +44,11 @@ describe("Admin UI on a node", () => {
     });
 
   beforeAll(async () => {
-    f = await startNode({ ADMIN_UI_ENABLED: true, ADMIN_UI_PASSWORD_HASH: HASH, ADMIN_UI_SERVER_ID: "node-a" });
+    f = await startNode({
+      ADMIN_UI_ENABLED: true,
+      ADMIN_UI_PASSWORD_HASH: HASH,
+      ADMIN_UI_SERVER_ID: "node-a",
+    });
   });
   afterAll(async () => {
     for (const s of sockets) s.disconnect();
@@ -58,7 +68,9 @@ describe("Admin UI on a node", () => {
 
   it("refuses a wrong password, no credentials, and a tenant's key", async () => {
     const app = await f.addApp();
-    expect(await refusal(admin({ username: "admin", password: "wrong password" }))).toBe("invalid credentials");
+    expect(await refusal(admin({ username: "admin", password: "wrong password" }))).toBe(
+      "invalid credentials",
+    );
     expect(await refusal(admin({}))).toBe("invalid credentials");
     expect(await refusal(admin({ key: app.publishableKeys[0] }))).toBe("invalid credentials");
   });
@@ -74,7 +86,9 @@ describe("Admin UI on a node", () => {
     const client = await connected(f.client({ key: app.publishableKeys[0], token }));
     expect(await emitAck(client, "subscribe", { room: "chat:x" })).toMatchObject({ ok: true });
     const message = new Promise((resolve) => client.once("message", resolve));
-    expect(await emitAck(client, "publish", { room: "chat:x", event: "e", data: { n: 1 }, id: "m1" })).toMatchObject({
+    expect(
+      await emitAck(client, "publish", { room: "chat:x", event: "e", data: { n: 1 }, id: "m1" }),
+    ).toMatchObject({
       ok: true,
     });
     await message;

@@ -49,7 +49,10 @@ export class PendingAdmissions {
   hold(appId: string): { ahead: () => number; release: () => void } {
     const seq = this.#next++;
     let held = this.#byApp.get(appId);
-    if (!held) this.#byApp.set(appId, (held = new Set()));
+    if (!held) {
+      held = new Set();
+      this.#byApp.set(appId, held);
+    }
     held.add(seq);
     const set = held;
     return {

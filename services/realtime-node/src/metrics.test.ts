@@ -38,7 +38,11 @@ describe("relaybase_adapter_stream_lag_entries", () => {
   it("counts the stream's entries after the last one the adapter handed to a namespace, capped at maxLen", async () => {
     const { io, adapter, delivered } = fakeServer();
     const registry = new Registry();
-    await observeAdapterLag(io, redis, registry, { streamName: stream, maxLen: 4, logger: createLogger("t", "silent") });
+    await observeAdapterLag(io, redis, registry, {
+      streamName: stream,
+      maxLen: 4,
+      logger: createLogger("t", "silent"),
+    });
     // Starts at the head (the adapter reads from `$`): the entry from before is not behind.
     expect(await lag(registry)).toBe(0);
 

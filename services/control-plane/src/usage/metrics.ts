@@ -16,9 +16,12 @@ export class ControlPlaneMetrics {
   /** App-hours of usage written to Postgres. */
   readonly usageRowsWritten: Counter;
 
-  constructor(readonly registry: Registry = new Registry()) {
+  constructor(
+    readonly registry: Registry = new Registry(),
+    maxApps = DEFAULT_APP_LABELS,
+  ) {
     const registers = [registry];
-    this.apps = appLabels(registry, DEFAULT_APP_LABELS);
+    this.apps = appLabels(registry, maxApps);
     this.quotaWarnings = new Counter({
       name: "relaybase_quota_warnings_total",
       help: "Daily quota warnings (80% of messagesPerDay published), per app.",
