@@ -1,8 +1,10 @@
 import { EventEmitter } from "node:events";
-import { createLogger, Registry } from "@relaybase/server-kit";
+import { AppLabels, createLogger, OTHER_APPS, PLANS, Registry } from "@relaybase/server-kit";
 import { createClient } from "redis";
+import type { Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compareStreamIds, observeAdapterLag } from "./metrics.js";
+import { connected, emitAck, startNode } from "./test-fixtures.js";
 import type { RealtimeServer } from "./types.js";
 
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -63,5 +65,75 @@ describe("relaybase_adapter_stream_lag_entries", () => {
     expect(compareStreamIds("10-2", "10-10")).toBe(-1);
     expect(compareStreamIds("10-10", "10-10")).toBe(0);
     expect(compareStreamIds("1700000000000-1", "1700000000000-0")).toBe(1);
+  });
+});
+
+describe("a node's series", () => {
+  const sample = async (registry: Registry, name: string, labels: Record<string, string>) => {
+    const metric = (await registry.getSingleMetric(name)?.get())?.values ?? [];
+    return metric
+      .filter((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k as never]) === want))
+      .reduce((sum, v) => sum + v.value, 0);
+  };
+  const outcome = (socket: Socket) =>
+    new Promise<string>((resolve) => {
+      socket.once("connect", () => resolve("connected"));
+      socket.once("connect_error", (err: Error & { data?: { code: string } }) =>
+        resolve(err.data?.code ?? err.message),
+      );
+    });
+
+  it("count limit refusals by app and code: a handshake over the connection quota, a publish over the rate", async () => {
+    const f = await startNode({ METRICS_APP_LABELS: 10 });
+    try {
+      const registry = f.node.metrics.registry;
+      const app = await f.addApp({
+        limits: { ...PLANS.free, maxConnections: 1, clientPublishesPerSecond: 1 },
+        anonymousCaps: { "*": ["subscribe", "publish"] },
+      });
+      const key = app.publishableKeys[0] as string;
+      const first = await connected(f.client({ key }));
+      expect(await outcome(f.client({ key }))).toBe("OVER_CONNECTION_QUOTA");
+      await expect
+        .poll(() =>
+          sample(registry, "relaybase_limit_refusals_total", {
+            app: app.appId,
+            code: "OVER_CONNECTION_QUOTA",
+          }),
+        )
+        .toBe(1);
+      expect(
+        await sample(registry, "relaybase_handshake_refusals_total", { code: "OVER_CONNECTION_QUOTA" }),
+      ).toBe(1);
+      expect(await sample(registry, "relaybase_connections", { app: app.appId })).toBe(1);
+
+      const acks = [];
+      for (let i = 0; i < 3; i++)
+        acks.push(await emitAck(first, "publish", { room: "r", event: "e", data: {}, id: `m${i}` }));
+      expect(acks.map((a) => a.ok)).toContain(false);
+      const refused = acks.filter((a) => !a.ok).length;
+      expect(
+        await sample(registry, "relaybase_limit_refusals_total", { app: app.appId, code: "RATE_LIMITED" }),
+      ).toBe(refused);
+      expect(await sample(registry, "relaybase_messages_published_total", { app: app.appId })).toBe(
+        3 - refused,
+      );
+    } finally {
+      await f.close();
+    }
+  });
+});
+
+describe("AppLabels", () => {
+  it("keeps the first `max` app ids and counts the rest as _other", () => {
+    const labels = new AppLabels(2);
+    expect(["a", "b", "c", "a", "d", "b"].map((id) => labels.of(id))).toEqual([
+      "a",
+      "b",
+      OTHER_APPS,
+      "a",
+      OTHER_APPS,
+      "b",
+    ]);
   });
 });
