@@ -52,6 +52,10 @@ export function createRestPublishApi(deps: RestPublishApiDeps): FastifyInstance 
   const metrics = new RestApiMetrics(deps.metrics, deps.config.METRICS_APP_LABELS);
   metricsByApp.set(app, metrics);
   metrics.instrument(app);
+  // Fastify's "request completed" line is written with reply.log: give it the app too.
+  app.addHook("onSend", async (req, reply) => {
+    if (authorizedAppId(req) !== undefined) reply.log = req.log;
+  });
 
   app.setErrorHandler((err, req, reply) => {
     const { status, body, headers } = toHttpError(err, (e) => req.log.error({ err: e }, "unhandled error"));
