@@ -298,6 +298,30 @@ describe("monitoring", () => {
     for (const alert of alerts) expect(doc, `docs/self-hosting.md explains ${alert}`).toContain(alert);
   });
 
+  it("turns the Admin UI on only when asked, its password hash read from the credentials Secret", () => {
+    const off = containerEnv(render(), find(render(), "Deployment", name("realtime-node")));
+    expect(off.values.ADMIN_UI_ENABLED).toBe("false");
+    expect(off.fromSecrets.ADMIN_UI_PASSWORD_HASH).toBeUndefined();
+
+    const objects = render(["--set", "realtimeNode.adminUi.enabled=true", "--set", "existingSecret=ops"]);
+    const env = containerEnv(objects, find(objects, "Deployment", name("realtime-node")));
+    expect(env.values).toMatchObject({
+      ADMIN_UI_ENABLED: "true",
+      ADMIN_UI_USERNAME: "admin",
+      ADMIN_UI_READONLY: "true",
+    });
+    expect(env.fromSecrets.ADMIN_UI_PASSWORD_HASH).toEqual({ secret: "ops", key: "ADMIN_UI_PASSWORD_HASH" });
+    expect(env.fromSecrets.REDIS_URL).toEqual({ secret: "ops", key: "REDIS_URL" });
+    const hash = `$2b$12$${"a".repeat(53)}`;
+    expect(
+      loadRealtimeNodeConfig({
+        ...env.values,
+        REDIS_URL: placeholderSecrets.REDIS_URL,
+        ADMIN_UI_PASSWORD_HASH: hash,
+      }),
+    ).toMatchObject({ ADMIN_UI_ENABLED: true, ADMIN_UI_READONLY: true });
+  });
+
   it("renders no ServiceMonitor or PrometheusRule unless asked", () => {
     const kinds = render().map((o) => o.kind);
     expect(kinds).not.toContain("ServiceMonitor");
