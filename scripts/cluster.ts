@@ -1,7 +1,8 @@
 /**
  * `npm run cluster`: a local distributed Relaybase — Redis (yours with REDIS_URL, else one
  * started here), the control plane (Postgres from DATABASE_URL, else PGlite in
- * .data/cluster), two realtime nodes behind a local balancer, one REST instance.
+ * .data/cluster), two realtime nodes behind a local balancer, one REST instance, each
+ * service with a Prometheus `/metrics` on a free port of its own (printed).
  */
 import { ensureConsoleBuilt } from "@relaybase/all-in-one";
 import { startCluster } from "./cluster/processes.js";
@@ -17,6 +18,7 @@ const cluster = await startCluster({
   // For the console's snippets and test client: the balancer and the first REST instance.
   env: { REALTIME_PUBLIC_URL: "http://127.0.0.1:4001", REST_PUBLIC_URL: "http://127.0.0.1:4002" },
   logLevel: process.env.LOG_LEVEL ?? "info",
+  metrics: true,
 });
 for (const s of [cluster.controlPlane, ...cluster.nodes, ...cluster.rest]) {
   s.process.stdout!.pipe(process.stdout);
@@ -28,6 +30,7 @@ Relaybase cluster is running (Redis ${cluster.redisUrl}).
   Console + control plane  ${cluster.controlPlane.url}
   Realtime (Socket.IO)     ${cluster.balancer.url}   (balancer → ${cluster.nodes.map((n) => n.url).join(", ")})
   REST publish API         ${cluster.rest[0]!.url}
+  Prometheus metrics       ${[cluster.controlPlane, ...cluster.nodes, ...cluster.rest].map((s) => s.metricsUrl).join(" ")}
 `);
 let closing = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -137,7 +137,8 @@ message naming every bad variable. The all-in-one process (\`npm start\`) reads 
 sets from one environment; there, \`PORT\` is replaced by \`CONTROL_PLANE_PORT\` (default 4000),
 \`REALTIME_PORT\` (4001) and \`REST_PORT\` (4002), and the realtime node's \`TOKEN_ISSUER\` is
 the control plane's \`PUBLIC_URL\` (unset: \`http://localhost:<CONTROL_PLANE_PORT>\`, so changing the
-port alone keeps tokens and their issuer in step).
+port alone keeps tokens and their issuer in step). \`METRICS_PORT\`, read by all three, opens one
+listener there whose \`/metrics\` holds every service's series and the process metrics once.
 
 ${section("Control plane (`services/control-plane`)", "Accounts, apps, keys, tokens, the console API.", controlPlaneConfigSchema)}
 ${section("Realtime node (`services/realtime-node`)", "Socket.IO connections.", realtimeNodeConfigSchema)}

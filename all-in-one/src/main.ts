@@ -30,7 +30,7 @@ Relaybase is running (embedded: PGlite in ${process.env.DATA_DIR ?? ".data"}, in
 
   Console + control plane  ${controlPlane}
   Realtime (Socket.IO)     ${realtime}
-  REST publish API         ${rest}   (OpenAPI: ${rest}/openapi.json)
+  REST publish API         ${rest}   (OpenAPI: ${rest}/openapi.json)${platform.urls.metrics ? `\n  Prometheus metrics       ${platform.urls.metrics}` : ""}
 
 Open ${controlPlane} in your browser: sign up, create an app, send a first message.
 

@@ -9,8 +9,11 @@ import {
   createLogger,
   MemoryConnectionCounter,
   MemoryTenantDirectory,
+  type MetricsServer,
   memoryLimiters,
+  processRegistry,
   refreshingLocalJwks,
+  serveMetrics,
   UsageMeter,
 } from "@relaybase/server-kit";
 
@@ -20,6 +23,8 @@ export interface PlatformUrls {
   controlPlane: string;
   realtime: string;
   rest: string;
+  /** `GET /metrics` of every service, when METRICS_PORT is set. */
+  metrics?: string;
 }
 
 export interface Platform {
@@ -35,7 +40,8 @@ export interface Platform {
  * Ports: CONTROL_PLANE_PORT (4000), REALTIME_PORT (4001), REST_PORT (4002); a port that is
  * taken fails with a `PortUnavailableError` naming its variable. Every other variable is
  * read by the service that owns it (docs/configuration.md); the control plane's PUBLIC_URL,
- * the tokens' issuer, follows CONTROL_PLANE_PORT unless it is set.
+ * the tokens' issuer, follows CONTROL_PLANE_PORT unless it is set. METRICS_PORT (unset: off)
+ * serves one registry holding every service's series and the process's once.
  */
 export async function startPlatform(env: Env = process.env): Promise<Platform> {
   const cpConfig: ControlPlaneConfig = loadControlPlaneConfig({ ...env, PORT: env.CONTROL_PLANE_PORT });
@@ -51,6 +57,8 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
   const connections = new MemoryConnectionCounter();
   // One set of limiters for the node and the REST API: the daily quota counts both.
   const limiters = memoryLimiters();
+  // One registry, one scrape: each service adds its series, the process metrics once.
+  const metrics = processRegistry();
 
   let urls: PlatformUrls | undefined;
   const controlPlane = await createControlPlane({
@@ -64,6 +72,7 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
     directory,
     logger: logger.child({ part: "control-plane" }),
     usage: { connectionCounts: async () => connections.localCounts() },
+    metrics,
   });
   // Usage goes straight into the control plane's rollup (Postgres), every USAGE_FLUSH_MS.
   const usage = new UsageMeter({
@@ -79,6 +88,7 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
     connections,
     usage,
     limiters,
+    metrics,
   });
   const rest = createRestPublishApi({
     config: restConfig,
@@ -87,11 +97,14 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
     connections: node.connections,
     limiters,
     logger: logger.child({ part: "rest-publish-api" }),
+    metrics,
   });
+  let metricsServer: MetricsServer | undefined;
 
   const close = async () => {
     await node.close();
     await rest.close();
+    await metricsServer?.close();
     await usage.close().catch(() => {});
     await controlPlane.close();
   };
@@ -100,6 +113,7 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
     for (const part of [
       () => node.close(),
       () => rest.close(),
+      async () => metricsServer?.close(),
       () => usage.close(),
       () => controlPlane.close(),
     ]) {
@@ -116,10 +130,17 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
     const restAddress = await listening("REST_PORT", restConfig, () =>
       rest.listen({ port: restConfig.PORT, host: restConfig.HOST }),
     );
+    const metricsPort = cpConfig.METRICS_PORT;
+    if (metricsPort !== undefined) {
+      metricsServer = await listening("METRICS_PORT", { PORT: metricsPort, HOST: cpConfig.HOST }, () =>
+        serveMetrics(metrics, metricsPort, cpConfig.HOST),
+      );
+    }
     urls = {
       controlPlane: cpAddress,
       realtime: `http://${hostOf(nodeConfig.HOST)}:${nodeAddress.port}`,
       rest: restAddress,
+      ...(metricsServer ? { metrics: metricsServer.url } : {}),
     };
     return { urls, close };
   } catch (err) {

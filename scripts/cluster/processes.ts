@@ -17,6 +17,8 @@ const nodeWithTsx = [process.execPath, "--import", "tsx"] as const;
 export interface ServiceProcess {
   name: string;
   url: string;
+  /** `GET /metrics` of the service, when the cluster was started with `metrics: true`. */
+  metricsUrl?: string;
   process: ChildProcess;
   /** Sends a signal and waits for the process to exit. */
   stop(signal?: NodeJS.Signals): Promise<void>;
@@ -35,6 +37,8 @@ export interface ClusterOptions {
   /** Fixed ports instead of free ones: control plane, balancer, REST (first), nodes from balancer+100. */
   ports?: { controlPlane: number; realtime: number; rest: number };
   logLevel?: string;
+  /** Give every service a METRICS_PORT of its own (a free port). */
+  metrics?: boolean;
 }
 
 export interface Cluster {
@@ -108,6 +112,7 @@ async function startServices(
       ...(options.dataDir ? { DATA_DIR: options.dataDir } : {}),
     },
     started,
+    options.metrics,
   );
 
   let nodePort = options.ports ? options.ports.realtime + 100 : 0;
@@ -120,6 +125,7 @@ async function startServices(
       port,
       common,
       started,
+      options.metrics,
     );
     nodes.push(node);
     return node;
@@ -136,6 +142,7 @@ async function startServices(
         port,
         common,
         started,
+        options.metrics,
       ),
     );
   }
@@ -167,14 +174,18 @@ async function startService(
   port: number,
   env: Record<string, string>,
   started: ServiceProcess[],
+  metrics = false,
 ) {
   const url = `http://127.0.0.1:${port}`;
+  const metricsPort = metrics ? await freePort() : undefined;
   const [node, ...loader] = nodeWithTsx;
   const service = startProcess(name, url, node, [...loader, `${root}${entry}`], {
     ...env,
     PORT: String(port),
     HOST: "127.0.0.1",
+    ...(metricsPort === undefined ? {} : { METRICS_PORT: String(metricsPort) }),
   });
+  if (metricsPort !== undefined) service.metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
   started.push(service);
   await waitForReady(service);
   return service;

@@ -272,13 +272,18 @@ describe("credentials", () => {
 });
 
 describe("monitoring", () => {
-  it("scrapes /metrics on each component's Service port and ships the documented alerts", () => {
+  it("scrapes /metrics on each component's metrics port, where its METRICS_PORT listens, and ships the documented alerts", () => {
     const objects = render(valuesArgs("large-values.yaml"));
     for (const component of ["control-plane", "realtime-node", "rest-api"]) {
       const monitor = find(objects, "ServiceMonitor", name(component));
-      expect(monitor.spec.endpoints[0]).toMatchObject({ port: "http", path: "/metrics" });
+      expect(monitor.spec.endpoints[0]).toMatchObject({ port: "metrics", path: "/metrics" });
       const service = find(objects, "Service", name(component));
-      expect(service.spec.ports.map((p: { name: string }) => p.name)).toContain("http");
+      const metricsPort = service.spec.ports.find((p: { name: string }) => p.name === "metrics");
+      expect(metricsPort, component).toMatchObject({ port: 9464, targetPort: "metrics" });
+      const deployment = find(objects, "Deployment", name(component));
+      const container = deployment.spec.template.spec.containers[0];
+      const declared = container.ports.find((p: { name: string }) => p.name === "metrics");
+      expect(String(declared.containerPort)).toBe(containerEnv(objects, deployment).values.METRICS_PORT);
       expect(monitor.metadata.labels?.release).toBe("kube-prometheus-stack");
     }
     const rule = find(objects, "PrometheusRule", `${RELEASE}-relaybase`);
@@ -291,6 +296,30 @@ describe("monitoring", () => {
     ]);
     const doc = readFileSync(join(chartDir, "..", "..", "docs", "self-hosting.md"), "utf8");
     for (const alert of alerts) expect(doc, `docs/self-hosting.md explains ${alert}`).toContain(alert);
+  });
+
+  it("turns the Admin UI on only when asked, its password hash read from the credentials Secret", () => {
+    const off = containerEnv(render(), find(render(), "Deployment", name("realtime-node")));
+    expect(off.values.ADMIN_UI_ENABLED).toBe("false");
+    expect(off.fromSecrets.ADMIN_UI_PASSWORD_HASH).toBeUndefined();
+
+    const objects = render(["--set", "realtimeNode.adminUi.enabled=true", "--set", "existingSecret=ops"]);
+    const env = containerEnv(objects, find(objects, "Deployment", name("realtime-node")));
+    expect(env.values).toMatchObject({
+      ADMIN_UI_ENABLED: "true",
+      ADMIN_UI_USERNAME: "admin",
+      ADMIN_UI_READONLY: "true",
+    });
+    expect(env.fromSecrets.ADMIN_UI_PASSWORD_HASH).toEqual({ secret: "ops", key: "ADMIN_UI_PASSWORD_HASH" });
+    expect(env.fromSecrets.REDIS_URL).toEqual({ secret: "ops", key: "REDIS_URL" });
+    const hash = `$2b$12$${"a".repeat(53)}`;
+    expect(
+      loadRealtimeNodeConfig({
+        ...env.values,
+        REDIS_URL: placeholderSecrets.REDIS_URL,
+        ADMIN_UI_PASSWORD_HASH: hash,
+      }),
+    ).toMatchObject({ ADMIN_UI_ENABLED: true, ADMIN_UI_READONLY: true });
   });
 
   it("renders no ServiceMonitor or PrometheusRule unless asked", () => {

@@ -30,6 +30,8 @@ const IMAGE_ENV = { NODE_ENV: "production", NODE_OPTIONS: "--enable-source-maps"
 interface Pod {
   component: string;
   url: string;
+  /** Where its METRICS_PORT listens (the chart's port `metrics`, moved to a free port here). */
+  metricsUrl: string;
   child: ChildProcess;
   output: () => string;
 }
@@ -46,7 +48,7 @@ const clients: RelaybaseClient[] = [];
 const addresses = new Map<string, string>();
 
 /** A container's environment with Secret keys read from the rendered Secrets and DNS names mapped. */
-function environmentOf(workload: K8sObject, port?: number): Record<string, string> {
+function environmentOf(workload: K8sObject, port?: number, metricsPort?: number): Record<string, string> {
   const env = containerEnv(objects, workload);
   const values: Record<string, string> = { ...env.values };
   for (const [name, ref] of Object.entries(env.fromSecrets)) {
@@ -62,20 +64,27 @@ function environmentOf(workload: K8sObject, port?: number): Record<string, strin
     values[name] = mapped;
   }
   if (port !== undefined) values.PORT = String(port);
+  if (metricsPort !== undefined) values.METRICS_PORT = String(metricsPort);
   return { PATH: process.env.PATH ?? "", ...IMAGE_ENV, ...values };
 }
 
-function run(component: string, workload: K8sObject, port?: number): Pod {
+function run(component: string, workload: K8sObject, port?: number, metricsPort?: number): Pod {
   const [command, ...args] = workload.spec.template.spec.containers[0].command as string[];
   let output = "";
   const child = spawn(command as string, args, {
     cwd: repoRoot,
-    env: environmentOf(workload, port),
+    env: environmentOf(workload, port, metricsPort),
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.stdout?.on("data", (chunk) => (output += chunk));
   child.stderr?.on("data", (chunk) => (output += chunk));
-  return { component, url: `http://127.0.0.1:${port}`, child, output: () => output };
+  return {
+    component,
+    url: `http://127.0.0.1:${port}`,
+    metricsUrl: `http://127.0.0.1:${metricsPort}`,
+    child,
+    output: () => output,
+  };
 }
 
 async function readyz(pod: Pod): Promise<number> {
@@ -132,9 +141,8 @@ beforeAll(async () => {
   if (exitCode !== 0) throw new Error(`the migrations Job failed:\n${migrate.output()}`);
 
   for (const component of components) {
-    pods.push(
-      run(component, find(objects, "Deployment", `${RELEASE}-relaybase-${component}`), ports[component]),
-    );
+    const deployment = find(objects, "Deployment", `${RELEASE}-relaybase-${component}`);
+    pods.push(run(component, deployment, ports[component], await freePort()));
   }
 }, 120_000);
 
@@ -205,13 +213,23 @@ describe("the chart's pods, run as processes with the chart's environment", () =
     expect(answered.status).toBe(404);
   });
 
-  it("the control plane serves /metrics where the ServiceMonitor scrapes it", async () => {
-    const monitor = render([...valuesArgs("large-values.yaml")]).find(
+  it("every pod serves /metrics on its METRICS_PORT, where the ServiceMonitor scrapes it, and not on its service port", async () => {
+    const path = render([...valuesArgs("large-values.yaml")]).find(
       (o) => o.kind === "ServiceMonitor" && o.metadata.name === `${RELEASE}-relaybase-control-plane`,
-    );
-    const res = await fetch(`${pod("control-plane").url}${monitor?.spec.endpoints[0].path}`);
-    expect(res.status).toBe(200);
-    expect(await res.text()).toContain("relaybase_usage_rollups_total");
+    )?.spec.endpoints[0].path;
+    const series: Record<string, string> = {
+      "control-plane": "relaybase_usage_rollups_total",
+      "realtime-node": "relaybase_adapter_stream_lag_entries",
+      "rest-api": "relaybase_rest_request_duration_seconds",
+    };
+    for (const p of pods) {
+      const res = await fetch(`${p.metricsUrl}${path}`);
+      expect(res.status, p.component).toBe(200);
+      const text = await res.text();
+      expect(text, p.component).toContain(series[p.component]);
+      expect(text, p.component).toContain("nodejs_eventloop_lag_seconds");
+      expect((await fetch(`${p.url}${path}`)).status, `${p.component}: service port`).toBe(404);
+    }
   });
 
   it("a node leaves within its grace period when Kubernetes stops it", async () => {

@@ -17,7 +17,12 @@ let db: TestDatabase;
 let p: TestPlatform;
 beforeAll(async () => {
   db = await createTestDatabase("postgres");
-  p = await startTestPlatform({ ...db.env, USAGE_FLUSH_MS: "100", USAGE_ROLLUP_MS: "200" });
+  p = await startTestPlatform({
+    ...db.env,
+    USAGE_FLUSH_MS: "100",
+    USAGE_ROLLUP_MS: "200",
+    METRICS_PORT: "0",
+  });
 });
 afterAll(async () => {
   await p?.close();
@@ -192,7 +197,7 @@ describe("usage metering (embedded)", () => {
 
     const rows = await db.query!(`select count(*)::int as n from app_notices where app_id = $1`, [dev.appId]);
     expect(rows.rows[0].n).toBe(1);
-    const metrics = await (await fetch(`${p.urls.controlPlane}/metrics`)).text();
+    const metrics = await (await fetch(p.urls.metrics as string)).text();
     expect(metrics).toContain(`relaybase_quota_warnings_total{app="${dev.appId}"} 1`);
   });
 });

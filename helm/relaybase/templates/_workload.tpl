@@ -84,6 +84,9 @@ spec:
             - name: http
               containerPort: {{ $c.port }}
               protocol: TCP
+            - name: metrics
+              containerPort: {{ $root.Values.metrics.port }}
+              protocol: TCP
           envFrom:
             - configMapRef:
                 name: {{ $name }}
@@ -116,7 +119,7 @@ spec:
           emptyDir: {}
 {{- end -}}
 
-{{/* A ClusterIP (or other) Service in front of one component, port named http. */}}
+{{/* A ClusterIP (or other) Service in front of one component: ports http and metrics (scraped in-cluster, never routed). */}}
 {{- define "relaybase.service" -}}
 {{- $root := .root -}}
 {{- $c := .values -}}
@@ -146,6 +149,10 @@ spec:
     - name: http
       port: {{ $c.service.port }}
       targetPort: http
+      protocol: TCP
+    - name: metrics
+      port: {{ $root.Values.metrics.port }}
+      targetPort: metrics
       protocol: TCP
 {{- end -}}
 

@@ -60,3 +60,25 @@ export const adapterMaxLenVar = () =>
         "instance. Socket.IO's own recovery reaches back at most this many messages; room history covers the " +
         "rest (docs/scaling.md).",
     );
+
+/** The Prometheus port of a service (every service and the all-in-one read the same variable). */
+export const metricsPortVar = () =>
+  z
+    .preprocess((v) => (v === "" ? undefined : v), z.coerce.number().int().min(0).max(65535).optional())
+    .describe(
+      "Port of `GET /metrics` (Prometheus), on its own listener beside the service's port, so the public " +
+        "port and the ingress never carry it. Unset: no metrics listener. 0: any free port. In the all-in-one " +
+        "process one listener serves the series of every service.",
+    );
+
+/** The bound on distinct `app` label values in a process's metrics. */
+export const metricsAppLabelsVar = () =>
+  z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(1_000)
+    .describe(
+      "Most distinct app ids a process uses as the `app` label of its metrics; apps seen after that are " +
+        'counted under `app="_other"`. Bounds the series a scrape holds (docs/self-hosting.md#metrics-and-alerts).',
+    );

@@ -6,6 +6,7 @@ export * from "./http-errors.js";
 export * from "./keys.js";
 export * from "./limits.js";
 export * from "./logger.js";
+export * from "./metrics.js";
 export * from "./openapi.js";
 export * from "./plans.js";
 export * from "./process-guards.js";

@@ -1,6 +1,6 @@
 import fastifyCookie from "@fastify/cookie";
 import { RelaybaseError, wireError } from "@relaybase/protocol";
-import { registerOpenApi, toHttpError, useZodSchemas } from "@relaybase/server-kit";
+import { type Registry, registerOpenApi, toHttpError, useZodSchemas } from "@relaybase/server-kit";
 import { fastifyTRPCPlugin } from "@trpc/server/adapters/fastify";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { JSONWebKeySet } from "jose";
@@ -14,7 +14,6 @@ import { type ControlPlaneDeps, openServices } from "./services.js";
 import type { SigningKeys } from "./signing-keys.js";
 import { createContextFactory, type Services } from "./trpc/context.js";
 import { type AppRouter, appRouter } from "./trpc/router.js";
-import { registerMetricsRoute } from "./usage/metrics.js";
 import type { UsageService } from "./usage/service.js";
 
 export type { ControlPlaneDeps };
@@ -28,6 +27,8 @@ export interface ControlPlane {
   issuer: string;
   /** New signing key; the old one stays in the JWKS for `graceSeconds` (default 24 h + 1 min). */
   rotateSigningKey(options?: { graceSeconds?: number }): Promise<{ kid: string }>;
+  /** The control plane's series (what METRICS_PORT serves when it runs alone). */
+  metrics: Registry;
   /** Usage rollups: `record` is the embedded meter's sink; `rollup` runs one round now. */
   usage: Pick<UsageService, "record" | "rollup">;
   /** Writes every app to the tenant directory again (after Redis lost it). */
@@ -47,7 +48,10 @@ export async function createControlPlane(deps: ControlPlaneDeps): Promise<Contro
   const { services, signing, database } = await openServices(deps);
   let app: FastifyInstance;
   try {
-    app = buildHttp(services, signing, database.ping, deps.consoleUrls ?? (() => ({})));
+    app = buildHttp(services, signing, database.ping, {
+      consoleUrls: deps.consoleUrls ?? (() => ({})),
+      isReady: deps.isReady ?? (() => true),
+    });
     await app.ready();
   } catch (err) {
     await database.close();
@@ -60,6 +64,7 @@ export async function createControlPlane(deps: ControlPlaneDeps): Promise<Contro
   return {
     app,
     issuer,
+    metrics: services.metrics.registry,
     jwks: () => signing.jwks(),
     rotateSigningKey: (options) => signing.rotate(options),
     usage: services.usage,
@@ -84,7 +89,7 @@ function buildHttp(
   services: Services,
   signing: SigningKeys,
   ping: () => Promise<void>,
-  consoleUrls: NonNullable<ControlPlaneDeps["consoleUrls"]>,
+  options: { consoleUrls: NonNullable<ControlPlaneDeps["consoleUrls"]>; isReady: () => boolean },
 ): FastifyInstance {
   const app = Fastify({
     // pino's Logger is a FastifyBaseLogger; naming the narrower type keeps FastifyInstance plain.
@@ -149,9 +154,8 @@ function buildHttp(
   app.register(async (scope) => {
     registerTokenRoutes(scope, { db: services.db, signing });
     registerJwksRoute(scope, signing);
-    registerHealthRoutes(scope, ping);
+    registerHealthRoutes(scope, ping, options.isReady);
     registerStripeWebhookRoute(scope, services.billing);
-    registerMetricsRoute(scope, services.metrics);
     registerOperatorRoutes(scope, services);
   });
   // At the root, not in the plugin above: the console's pages are not part of the API document.
@@ -159,7 +163,7 @@ function buildHttp(
   registerConsoleRoutes(app, {
     dir: config.CONSOLE_DIR ?? DEFAULT_CONSOLE_DIR,
     runtimeConfig: () => {
-      const known = consoleUrls();
+      const known = options.consoleUrls();
       return {
         controlPlaneUrl: known.controlPlane ?? config.PUBLIC_URL,
         realtimeUrl: config.REALTIME_PUBLIC_URL ?? known.realtime ?? null,

@@ -1,4 +1,12 @@
-import { ConfigError, loadConfig, logLevelVar, optionalUrlVar, portVar } from "@relaybase/server-kit";
+import {
+  ConfigError,
+  loadConfig,
+  logLevelVar,
+  metricsAppLabelsVar,
+  metricsPortVar,
+  optionalUrlVar,
+  portVar,
+} from "@relaybase/server-kit";
 import { z } from "zod";
 
 /** Treats an empty variable (common in Helm values and .env files) as unset. */
@@ -104,6 +112,8 @@ export const controlPlaneConfigSchema = z.object({
   REST_PUBLIC_URL: optionalUrlVar().describe(
     "Public URL of the REST publish API, shown in the console's snippets. Unset: as REALTIME_PUBLIC_URL.",
   ),
+  METRICS_PORT: metricsPortVar(),
+  METRICS_APP_LABELS: metricsAppLabelsVar(),
   LOG_LEVEL: logLevelVar,
   STRIPE_SECRET_KEY: z
     .preprocess(unsetIfEmpty, z.string().min(1).optional())

@@ -5,7 +5,14 @@ import {
   RedisUsage,
   readConnectionCounts,
 } from "@relaybase/redis-kit";
-import { closeOnSignals, createLogger, guardProcess, MemoryTenantDirectory } from "@relaybase/server-kit";
+import {
+  closeOnSignals,
+  createLogger,
+  guardProcess,
+  MemoryTenantDirectory,
+  processRegistry,
+  serveMetrics,
+} from "@relaybase/server-kit";
 import { createControlPlane } from "./app.js";
 import { loadControlPlaneConfig } from "./config.js";
 
@@ -33,8 +40,15 @@ const controlPlane = await createControlPlane({
   logger,
   ...(usage ? { usage } : {}),
   ...(rateLimiter ? { rateLimiter } : {}),
+  metrics: processRegistry(),
+  isReady: () => redis?.isReady ?? true,
 });
 await controlPlane.app.listen({ port: config.PORT, host: config.HOST });
+const metricsServer =
+  config.METRICS_PORT === undefined
+    ? undefined
+    : await serveMetrics(controlPlane.metrics, config.METRICS_PORT, config.HOST);
+if (metricsServer) logger.info({ metricsPort: metricsServer.port }, "metrics listening");
 // Redis without persistence forgets the directory on restart (and FLUSHALL clears it):
 // write it again whenever its marker is gone. Readers answer UNAVAILABLE until then.
 let stopWatching = () => {};
@@ -46,6 +60,7 @@ if (directory instanceof RedisTenantDirectory) {
 closeOnSignals(async () => {
   stopWatching();
   await controlPlane.close();
+  await metricsServer?.close();
   if (directory instanceof RedisTenantDirectory) await directory.close();
   await redis?.quit();
 }, logger);

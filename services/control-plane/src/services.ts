@@ -2,6 +2,7 @@ import {
   type Logger,
   MemoryRateLimiter,
   type RateLimiter,
+  type Registry,
   type TenantDirectoryWriter,
 } from "@relaybase/server-kit";
 import { AuthLimits } from "./auth/rate-limit.js";
@@ -32,6 +33,10 @@ export interface ControlPlaneDeps {
    * REST_PUBLIC_URL are unset (the all-in-one knows them only once it listens).
    */
   consoleUrls?: () => { controlPlane?: string; realtime?: string; rest?: string };
+  /** Prometheus registry for the control plane's series; a new one by default. Process metrics are its owner's. */
+  metrics?: Registry;
+  /** Whether the other dependencies answer (Redis with REDIS_URL, where the directory lives); /readyz reports it. */
+  isReady?: () => boolean;
 }
 
 export interface OpenedServices {
@@ -50,6 +55,7 @@ export async function openServices({
   logger,
   usage: usageSources,
   rateLimiter,
+  metrics: registry,
 }: ControlPlaneDeps): Promise<OpenedServices> {
   const issuer = config.PUBLIC_URL;
   const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, logger });
@@ -62,7 +68,7 @@ export async function openServices({
     await tenants.loadAll();
     const authLimits = new AuthLimits(rateLimiter ?? new MemoryRateLimiter(), config, logger);
     const billing = createBilling(config, { db, tenants, logger });
-    const metrics = new ControlPlaneMetrics();
+    const metrics = new ControlPlaneMetrics(registry, config.METRICS_APP_LABELS);
     const usage = new UsageService({
       ...usageSources,
       db,

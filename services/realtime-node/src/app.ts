@@ -16,15 +16,18 @@ import {
   MemoryRoomHistory,
   memoryLimiters,
   Publisher,
+  type Registry,
   type RoomHistory,
   type TenantDirectory,
   type UsageMeter,
 } from "@relaybase/server-kit";
 import type { JWTVerifyGetKey } from "jose";
 import { Server, type ServerOptions } from "socket.io";
+import { type AdminUiConfig, mountAdminUi } from "./admin-ui.js";
 import type { RealtimeNodeConfig } from "./config.js";
 import { checkConnection } from "./connection-checks.js";
 import { ClientPublishLimits, PendingAdmissions } from "./limits.js";
+import { RealtimeNodeMetrics } from "./metrics.js";
 import { leaveRoomsNoLongerAllowed, registerRoomHandlers } from "./room-handlers.js";
 import { connectError, toWireError } from "./socket-errors.js";
 import { TokenExpiry } from "./token-expiry.js";
@@ -35,7 +38,8 @@ export interface RealtimeNodeDeps {
     RealtimeNodeConfig,
     "TOKEN_ISSUER" | "RECOVERY_MAX_DISCONNECTION_MS" | "MAX_PACKET_BYTES" | "SHUTDOWN_DEADLINE_MS"
   > &
-    Partial<Pick<RealtimeNodeConfig, "TRUST_PROXY">>;
+    Partial<Pick<RealtimeNodeConfig, "TRUST_PROXY" | "METRICS_APP_LABELS">> &
+    Partial<AdminUiConfig>;
   directory: TenantDirectory;
   /** Token verification keys (jose): a local JWKS in-process, a remote one when alone. */
   keys: JWTVerifyGetKey;
@@ -52,6 +56,8 @@ export interface RealtimeNodeDeps {
   usage?: UsageMeter;
   /** Connect rate and daily quota, shared with the REST API (docs/limits.md); in memory by default. */
   limiters?: Limiters;
+  /** Prometheus registry for this node's series; a new one by default. Process metrics are its owner's. */
+  metrics?: Registry;
 }
 
 export interface RealtimeNode {
@@ -61,6 +67,10 @@ export interface RealtimeNode {
   publisher: Publisher;
   /** Connection counts, for an in-process REST API (embedded mode). */
   connections: ConnectionCounter;
+  /** This node's series (its registry is what METRICS_PORT serves). */
+  metrics: RealtimeNodeMetrics;
+  /** The Admin UI's serverId when it is on. */
+  adminServerId: string | undefined;
   listen(port: number, host: string): Promise<AddressInfo>;
   /** Drains: readiness fails, new connections are refused, clients told to reconnect. */
   close(): Promise<void>;
@@ -103,7 +113,8 @@ const EVENT_PACKET = 2;
 
 export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
   const { config, directory, keys, logger } = deps;
-  const history = deps.history ?? new MemoryRoomHistory();
+  const metrics = new RealtimeNodeMetrics(deps.metrics, config.METRICS_APP_LABELS);
+  const history = metrics.timed(deps.history ?? new MemoryRoomHistory());
   const connections = deps.connections ?? new MemoryConnectionCounter();
   const limiters = deps.limiters ?? memoryLimiters();
   const publishLimits = new ClientPublishLimits(logger);
@@ -123,7 +134,8 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
       skipMiddlewares: false,
     },
   });
-  const publisher = new Publisher(history, new SocketIoFanout(io, logger), deps.usage);
+  const publisher = new Publisher(history, new SocketIoFanout(io, logger), metrics.observer(deps.usage));
+  const adminServerId = mountAdminUi(io, config);
   const expiry = new TokenExpiry();
   const checkDeps = {
     directory,
@@ -148,7 +160,15 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
         if (data.userId === undefined) delete socket.data.userId;
         next();
       },
-      (err: unknown) => next(connectError(toWireError(err, logger))),
+      (err: unknown) => {
+        const error = toWireError(err, logger.child({ socketId: socket.id }));
+        metrics.handshakeRefused(
+          error.code,
+          () => appIdOfHandshake(socket.handshake.auth, directory),
+          logger,
+        );
+        next(connectError(error));
+      },
     );
   });
 
@@ -156,15 +176,16 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
     if (socket.recovered) leaveRoomsNoLongerAllowed(socket);
     expiry.arm(socket);
     const { appId } = socket.data;
+    metrics.handshakeAccepted(socket);
+    const socketLogger = logger.child({ appId, socketId: socket.id });
     // REST publishes that exclude this connection reach it only through its app's room.
     void socket.join(connectionRoomKey(appId, socket.id));
     const usage = deps.usage;
     // Fires per recipient socket, broadcasts included: one delivery each.
-    if (usage) {
-      socket.onAnyOutgoing((event, envelope) => {
-        if (event === "message") usage.deliveredEnvelope(appId, envelope as MessageEnvelope);
-      });
-    }
+    socket.onAnyOutgoing((event, envelope) => {
+      metrics.outgoing(appId, event, envelope as MessageEnvelope);
+      if (usage && event === "message") usage.deliveredEnvelope(appId, envelope as MessageEnvelope);
+    });
     registerRoomHandlers(socket, {
       directory,
       history,
@@ -172,9 +193,10 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
       keys,
       issuer: config.TOKEN_ISSUER,
       expiry,
-      logger,
+      logger: socketLogger,
       publishLimits,
       dailyQuota: limiters.daily,
+      onRefused: (code) => metrics.refused(appId, code),
     });
     // The connection count was taken at admission and is given back on disconnect
     // (connection-checks.ts).
@@ -186,6 +208,8 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
     httpServer,
     publisher,
     connections,
+    metrics,
+    adminServerId,
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         httpServer.once("error", reject);
@@ -202,6 +226,12 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
       await connections.close();
     },
   };
+}
+
+/** The app a refused handshake named by its key, for the limit-refusal metric (the directory caches it). */
+async function appIdOfHandshake(auth: unknown, directory: TenantDirectory): Promise<string | undefined> {
+  const key = (auth as { key?: unknown } | undefined)?.key;
+  return typeof key === "string" ? (await directory.byPublishableKey(key))?.appId : undefined;
 }
 
 /** Waits until clients have left (they reconnect elsewhere on the notice) or the deadline. */

@@ -1,7 +1,11 @@
 import {
   adapterMaxLenVar,
+  boolVar,
+  ConfigError,
   loadConfig,
   logLevelVar,
+  metricsAppLabelsVar,
+  metricsPortVar,
   optionalUrlVar,
   portVar,
   usageFlushVar,
@@ -71,10 +75,50 @@ export const realtimeNodeConfigSchema = z.object({
         "Connect rate limits per IP use it.",
     ),
   USAGE_FLUSH_MS: usageFlushVar(),
+  METRICS_PORT: metricsPortVar(),
+  METRICS_APP_LABELS: metricsAppLabelsVar(),
+  ADMIN_UI_ENABLED: boolVar(false).describe(
+    "Serve the Socket.IO Admin UI (https://admin.socket.io) in the `/admin` namespace of this node, for " +
+      "operators: basic auth, production mode (aggregated counts only). Needs ADMIN_UI_PASSWORD_HASH.",
+  ),
+  ADMIN_UI_USERNAME: z.string().min(1).default("admin").describe("Admin UI user name."),
+  ADMIN_UI_PASSWORD_HASH: z
+    .preprocess(
+      (v) => (v === "" ? undefined : v),
+      z
+        .string()
+        .regex(
+          /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/,
+          "must be a bcrypt hash ($2a$/$2b$/$2y$, 60 characters)",
+        )
+        .optional(),
+    )
+    .describe(
+      "bcrypt hash of the Admin UI password (never the password itself), e.g. " +
+        "`node -e \"console.log(require('bcryptjs').hashSync(process.argv[1], 12))\" 'a long password'` in the " +
+        "repository. Required when ADMIN_UI_ENABLED.",
+    ),
+  ADMIN_UI_READONLY: boolVar(true).describe(
+    "Admin UI without actions: false lets an operator emit to, join, leave and disconnect sockets, across tenants.",
+  ),
+  ADMIN_UI_SERVER_ID: z
+    .preprocess((v) => (v === "" ? undefined : v), z.string().min(1).max(200).optional())
+    .describe(
+      "How this node is named in the Admin UI. Unset: `<hostname>#<pid>` (the pod name in Kubernetes).",
+    ),
   LOG_LEVEL: logLevelVar,
 });
 
 export type RealtimeNodeConfig = z.infer<typeof realtimeNodeConfigSchema>;
 
-export const loadRealtimeNodeConfig = (env: Record<string, string | undefined> = process.env) =>
-  loadConfig(realtimeNodeConfigSchema, env);
+export function loadRealtimeNodeConfig(
+  env: Record<string, string | undefined> = process.env,
+): RealtimeNodeConfig {
+  const config = loadConfig(realtimeNodeConfigSchema, env);
+  if (config.ADMIN_UI_ENABLED && !config.ADMIN_UI_PASSWORD_HASH) {
+    throw new ConfigError(
+      "Invalid configuration:\n  ADMIN_UI_PASSWORD_HASH: required when ADMIN_UI_ENABLED is true (the Admin UI never runs without a password)",
+    );
+  }
+  return config;
+}

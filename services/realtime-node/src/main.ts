@@ -1,10 +1,18 @@
 import { ConnectionLeases, openClusterServices, RedisRoomHistory, redisLimiters } from "@relaybase/redis-kit";
-import { ConfigError, closeOnSignals, createLogger, guardProcess } from "@relaybase/server-kit";
+import {
+  ConfigError,
+  closeOnSignals,
+  createLogger,
+  guardProcess,
+  processRegistry,
+  serveMetrics,
+} from "@relaybase/server-kit";
 import { createAdapter } from "@socket.io/redis-streams-adapter";
 import { createRemoteJWKSet } from "jose";
 import { createClient } from "redis";
 import { createRealtimeNode } from "./app.js";
 import { loadRealtimeNodeConfig } from "./config.js";
+import { observeAdapterLag } from "./metrics.js";
 
 // A realtime node of a cluster: Redis carries the adapter stream, room history and the
 // tenant directory; tokens are verified against the control plane's JWKS.
@@ -33,17 +41,27 @@ const node = createRealtimeNode({
   connections: new ConnectionLeases(redis, { leaseMs: config.CONNECTION_LEASE_MS }),
   // One stream: with several, the adapter can route a namespace to a stream no node reads.
   adapter: createAdapter(adapterRedis, { streamCount: 1, maxLen: config.ADAPTER_MAX_LEN }),
-  isReady: () => redis.isReady,
+  // Ready: both Redis connections (state, and the adapter stream) answer; draining is app.ts's.
+  isReady: () => redis.isReady && adapterRedis.isReady,
   usage,
   // Connect rate per (app, IP) and the daily quota, shared with every node and REST instance.
   limiters: redisLimiters(redis),
   keys: createRemoteJWKSet(new URL(config.JWKS_URL ?? `${config.TOKEN_ISSUER}/.well-known/jwks.json`)),
   logger,
+  metrics: processRegistry(),
 });
+await observeAdapterLag(node.io, redis, node.metrics.registry, { maxLen: config.ADAPTER_MAX_LEN, logger });
+const metricsServer =
+  config.METRICS_PORT === undefined
+    ? undefined
+    : await serveMetrics(node.metrics.registry, config.METRICS_PORT, config.HOST);
 const address = await node.listen(config.PORT, config.HOST);
-logger.info({ port: address.port }, "realtime node listening");
+logger.info(
+  { port: address.port, metricsPort: metricsServer?.port, adminUi: node.adminServerId },
+  "realtime node listening",
+);
 
 closeOnSignals(async () => {
   await node.close();
-  await Promise.allSettled([close(), adapterRedis.quit()]);
+  await Promise.allSettled([close(), adapterRedis.quit(), metricsServer?.close()]);
 }, logger);

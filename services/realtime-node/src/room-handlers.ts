@@ -9,6 +9,7 @@ import {
   RelaybaseError,
   type SubscribeAck,
   type UnsubscribeAck,
+  type WireError,
 } from "@relaybase/protocol";
 import {
   authRequest,
@@ -48,6 +49,8 @@ export interface HandlerDeps {
   publishLimits: ClientPublishLimits;
   /** Messages per app per UTC day, shared with REST publishes. */
   dailyQuota: DailyQuota;
+  /** Told the code of every refused request (metrics). */
+  onRefused?: (code: WireError["code"]) => void;
 }
 
 /** Registers the client → server events of DESIGN §4 on one socket. */
@@ -135,7 +138,9 @@ function handle<T, R>(
       if (!parsed.success) throw new RelaybaseError("BAD_REQUEST", `Malformed ${event} payload.`);
       reply(await run(parsed.data));
     } catch (err) {
-      reply({ ok: false, error: toWireError(err, deps.logger) });
+      const error = toWireError(err, deps.logger);
+      deps.onRefused?.(error.code);
+      reply({ ok: false, error });
     }
   });
 }

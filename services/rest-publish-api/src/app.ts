@@ -1,4 +1,4 @@
-import { RelaybaseError } from "@relaybase/protocol";
+import { isErrorCode, RelaybaseError } from "@relaybase/protocol";
 import {
   type ConnectionCounter,
   errorResponses,
@@ -6,6 +6,7 @@ import {
   type Logger,
   memoryLimiters,
   type Publisher,
+  type Registry,
   registerOpenApi,
   type TenantDirectory,
   toHttpError,
@@ -15,11 +16,19 @@ import {
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { RestPublishApiConfig } from "./config.js";
-import { appKeyErrors, appParams, authorizeApp, registerPublishRoutes } from "./publish-routes.js";
+import { RestApiMetrics } from "./metrics.js";
+import {
+  appKeyErrors,
+  appParams,
+  authorizeApp,
+  authorizedAppId,
+  registerPublishRoutes,
+} from "./publish-routes.js";
 import { statsResponse } from "./schemas.js";
 
 export interface RestPublishApiDeps {
-  config: Pick<RestPublishApiConfig, "BODY_LIMIT_BYTES">;
+  config: Pick<RestPublishApiConfig, "BODY_LIMIT_BYTES"> &
+    Partial<Pick<RestPublishApiConfig, "METRICS_APP_LABELS">>;
   directory: TenantDirectory;
   /** The publish path: in-process with a realtime node when embedded. */
   publisher: Publisher;
@@ -30,6 +39,20 @@ export interface RestPublishApiDeps {
   isReady?: () => boolean;
   /** REST publish rate and daily quota, shared with the realtime nodes (docs/limits.md); in memory by default. */
   limiters?: Limiters;
+  /**
+   * Prometheus registry for this API's series; a new one by default (read it back as
+   * `metricsOf(app)`). Process metrics are its owner's.
+   */
+  metrics?: Registry;
+}
+
+const metricsByApp = new WeakMap<FastifyInstance, RestApiMetrics>();
+
+/** The series of a REST API made by `createRestPublishApi`. */
+export function metricsOf(app: FastifyInstance): RestApiMetrics {
+  const metrics = metricsByApp.get(app);
+  if (!metrics) throw new Error("not a REST publish API");
+  return metrics;
 }
 
 export function createRestPublishApi(deps: RestPublishApiDeps): FastifyInstance {
@@ -37,9 +60,17 @@ export function createRestPublishApi(deps: RestPublishApiDeps): FastifyInstance 
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.config.BODY_LIMIT_BYTES,
   });
+  const metrics = new RestApiMetrics(deps.metrics, deps.config.METRICS_APP_LABELS);
+  metricsByApp.set(app, metrics);
+  metrics.instrument(app);
+  // Fastify's "request completed" line is written with reply.log: give it the app too.
+  app.addHook("onSend", async (req, reply) => {
+    if (authorizedAppId(req) !== undefined) reply.log = req.log;
+  });
 
   app.setErrorHandler((err, req, reply) => {
     const { status, body, headers } = toHttpError(err, (e) => req.log.error({ err: e }, "unhandled error"));
+    if (isErrorCode(body.error.code)) metrics.refused(authorizedAppId(req), body.error.code);
     reply.code(status).headers(headers).send(body);
   });
   app.setNotFoundHandler((_req, reply) => {

@@ -2,6 +2,8 @@ import {
   adapterMaxLenVar,
   loadConfig,
   logLevelVar,
+  metricsAppLabelsVar,
+  metricsPortVar,
   optionalUrlVar,
   portVar,
   usageFlushVar,
@@ -23,6 +25,8 @@ export const restPublishApiConfigSchema = z.object({
   ),
   ADAPTER_MAX_LEN: adapterMaxLenVar(),
   USAGE_FLUSH_MS: usageFlushVar(),
+  METRICS_PORT: metricsPortVar(),
+  METRICS_APP_LABELS: metricsAppLabelsVar(),
   LOG_LEVEL: logLevelVar,
 });
 

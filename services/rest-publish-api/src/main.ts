@@ -5,7 +5,16 @@ import {
   redisLimiters,
   StreamEmitterFanout,
 } from "@relaybase/redis-kit";
-import { ConfigError, closeOnSignals, createLogger, guardProcess, Publisher } from "@relaybase/server-kit";
+import {
+  ConfigError,
+  closeOnSignals,
+  createLogger,
+  guardProcess,
+  Publisher,
+  PublishMetrics,
+  processRegistry,
+  serveMetrics,
+} from "@relaybase/server-kit";
 import { createRestPublishApi } from "./app.js";
 import { loadRestPublishApiConfig } from "./config.js";
 
@@ -23,10 +32,13 @@ const { redis, directory, usage, close } = await openClusterServices(config.REDI
   logger,
   usageFlushMs: config.USAGE_FLUSH_MS,
 });
+const registry = processRegistry();
+// This process stores what it publishes: the history writes and messages are its series.
+const metrics = new PublishMetrics(registry, config.METRICS_APP_LABELS);
 const publisher = new Publisher(
-  new RedisRoomHistory(redis),
+  metrics.timed(new RedisRoomHistory(redis)),
   new StreamEmitterFanout(redis, { maxLen: config.ADAPTER_MAX_LEN }),
-  usage,
+  metrics.observer(usage),
 );
 const connections = new ConnectionLeases(redis, { readOnly: true });
 const app = createRestPublishApi({
@@ -38,10 +50,16 @@ const app = createRestPublishApi({
   limiters: redisLimiters(redis),
   logger,
   isReady: () => redis.isReady,
+  metrics: registry,
 });
 await app.listen({ port: config.PORT, host: config.HOST });
+const metricsServer =
+  config.METRICS_PORT === undefined
+    ? undefined
+    : await serveMetrics(registry, config.METRICS_PORT, config.HOST);
+if (metricsServer) logger.info({ metricsPort: metricsServer.port }, "metrics listening");
 
 closeOnSignals(async () => {
   await app.close();
-  await close();
+  await Promise.allSettled([close(), metricsServer?.close()]);
 }, logger);

@@ -124,6 +124,21 @@ export function registerPublishRoutes(server: FastifyInstance, deps: PublishRout
  * the path. Failures are told apart so a developer can fix the right thing.
  */
 export async function authorizeApp(req: FastifyRequest, directory: TenantDirectory): Promise<AppRuntime> {
+  const owner = await ownerOf(req, directory);
+  authorized.set(req, owner.appId);
+  // Every later line of this request's log names the app (Fastify's reqId is there already).
+  req.log = req.log.child({ appId: owner.appId });
+  return owner;
+}
+
+const authorized = new WeakMap<FastifyRequest, string>();
+
+/** The app a request was authorized for, once `authorizeApp` let it through. */
+export function authorizedAppId(req: FastifyRequest): string | undefined {
+  return authorized.get(req);
+}
+
+async function ownerOf(req: FastifyRequest, directory: TenantDirectory): Promise<AppRuntime> {
   const { appId } = appParams.parse(req.params);
   const key = secretKeyFrom(req.headers.authorization, "Publishing over REST");
   const owner = await directory.bySecretKey(key);

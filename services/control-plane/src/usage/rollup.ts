@@ -179,7 +179,7 @@ export class UsageRollup {
           .returning({ id: appNotices.id });
         this.#warned.add(`${day}:${appId}`);
         if (inserted.length > 0) {
-          this.metrics.quotaWarnings.inc({ app: appId });
+          this.metrics.quotaWarned(appId);
           this.logger.info({ appId, day, published, limit }, "app reached 80% of its daily message quota");
         }
       }
