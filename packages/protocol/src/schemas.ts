@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { CAPABILITIES } from "./capabilities.js";
 import { MAX_EVENT_NAME_LENGTH, ROOM_NAME_PATTERN } from "./names.js";
+import { MAX_PRESENCE_CURSOR_LENGTH, MAX_PRESENCE_PAGE } from "./presence.js";
 
 /** zod schemas of every payload that crosses a process boundary. */
 export const roomName = z.string().regex(ROOM_NAME_PATTERN, "invalid room name");
@@ -23,3 +24,12 @@ export const publishRequest = z.object({
   id: z.string().min(1).max(64),
 });
 export const authRequest = z.object({ token: z.string().min(1) });
+
+/** `presence.enter` and `presence.update`; the data's size and depth are checked by the node. */
+export const presenceEnterRequest = z.object({ room: z.string(), data: z.unknown().optional() });
+export const presenceLeaveRequest = z.object({ room: z.string() });
+export const presencePageQuery = {
+  cursor: z.string().min(1).max(MAX_PRESENCE_CURSOR_LENGTH).optional(),
+  limit: z.number().int().min(1).max(MAX_PRESENCE_PAGE).optional(),
+};
+export const presenceGetRequest = z.object({ room: z.string(), ...presencePageQuery });
