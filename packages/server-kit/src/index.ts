@@ -6,6 +6,7 @@ export * from "./keys.js";
 export * from "./limits.js";
 export * from "./logger.js";
 export * from "./plans.js";
+export * from "./presence.js";
 export * from "./process-guards.js";
 export * from "./publisher.js";
 export * from "./rooms.js";
