@@ -245,6 +245,7 @@ export class NodePresence implements PresenceReader {
   readonly #graceTimers = new Map<string, NodeJS.Timeout>();
   readonly #retryTimers = new Set<NodeJS.Timeout>();
   #closed = false;
+  #lastTs = 0;
 
   constructor(options: NodePresenceOptions) {
     this.store = options.store ?? new MemoryPresenceStore();
@@ -271,7 +272,9 @@ export class NodePresence implements PresenceReader {
         "This connection is present in as many rooms as the app's plan allows (roomsPerConnection).",
       );
     }
-    const entry: PresenceEntry = { appId: app.appId, room, userId, connectionId, data, ts: Date.now() };
+    // Strictly increasing on this node, so the later of two enters is always the one shown.
+    this.#lastTs = Math.max(Date.now(), this.#lastTs + 1);
+    const entry: PresenceEntry = { appId: app.appId, room, userId, connectionId, data, ts: this.#lastTs };
     // Held here before the store answers: a disconnect meanwhile must still remove it.
     if (!rooms) {
       rooms = new Map();

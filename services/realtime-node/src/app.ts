@@ -15,6 +15,8 @@ import {
   MemoryConnectionCounter,
   MemoryRoomHistory,
   memoryLimiters,
+  type PresenceReader,
+  type PresenceStore,
   Publisher,
   type RoomHistory,
   type TenantDirectory,
@@ -25,6 +27,7 @@ import { Server, type ServerOptions } from "socket.io";
 import type { RealtimeNodeConfig } from "./config.js";
 import { checkConnection } from "./connection-checks.js";
 import { ClientPublishLimits, PendingAdmissions } from "./limits.js";
+import { createNodePresence, registerPresenceHandlers } from "./presence-handlers.js";
 import { leaveRoomsNoLongerAllowed, registerRoomHandlers } from "./room-handlers.js";
 import { connectError, toWireError } from "./socket-errors.js";
 import { TokenExpiry } from "./token-expiry.js";
@@ -35,7 +38,7 @@ export interface RealtimeNodeDeps {
     RealtimeNodeConfig,
     "TOKEN_ISSUER" | "RECOVERY_MAX_DISCONNECTION_MS" | "MAX_PACKET_BYTES" | "SHUTDOWN_DEADLINE_MS"
   > &
-    Partial<Pick<RealtimeNodeConfig, "TRUST_PROXY">>;
+    Partial<Pick<RealtimeNodeConfig, "TRUST_PROXY" | "PRESENCE_GRACE_MS">>;
   directory: TenantDirectory;
   /** Token verification keys (jose): a local JWKS in-process, a remote one when alone. */
   keys: JWTVerifyGetKey;
@@ -52,6 +55,8 @@ export interface RealtimeNodeDeps {
   usage?: UsageMeter;
   /** Connect rate and daily quota, shared with the REST API (docs/limits.md); in memory by default. */
   limiters?: Limiters;
+  /** Presence members of every node (docs/presence.md); in memory by default, `RedisPresence` in a cluster. */
+  presence?: PresenceStore;
 }
 
 export interface RealtimeNode {
@@ -61,6 +66,8 @@ export interface RealtimeNode {
   publisher: Publisher;
   /** Connection counts, for an in-process REST API (embedded mode). */
   connections: ConnectionCounter;
+  /** Presence members, for an in-process REST API (embedded mode). */
+  presence: PresenceReader;
   listen(port: number, host: string): Promise<AddressInfo>;
   /** Drains: readiness fails, new connections are refused, clients told to reconnect. */
   close(): Promise<void>;
@@ -124,6 +131,11 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
     },
   });
   const publisher = new Publisher(history, new SocketIoFanout(io, logger), deps.usage);
+  const presence = createNodePresence(io, {
+    store: deps.presence,
+    graceMs: config.PRESENCE_GRACE_MS,
+    logger,
+  });
   const expiry = new TokenExpiry();
   const checkDeps = {
     directory,
@@ -176,6 +188,7 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
       publishLimits,
       dailyQuota: limiters.daily,
     });
+    registerPresenceHandlers(socket, { presence, directory, logger, publishLimits });
     // The connection count was taken at admission and is given back on disconnect
     // (connection-checks.ts).
     socket.on("disconnect", () => expiry.clear(socket.id));
@@ -186,6 +199,7 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
     httpServer,
     publisher,
     connections,
+    presence,
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         httpServer.once("error", reject);
@@ -199,6 +213,7 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
       await waitForSockets(io, config.SHUTDOWN_DEADLINE_MS);
       expiry.clearAll();
       await io.close();
+      await presence.close();
       await connections.close();
     },
   };
