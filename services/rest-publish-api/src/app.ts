@@ -3,7 +3,9 @@ import {
   type ConnectionCounter,
   type Limiters,
   type Logger,
+  MemoryPresenceStore,
   memoryLimiters,
+  type PresenceReader,
   type Publisher,
   type TenantDirectory,
   toHttpError,
@@ -11,6 +13,7 @@ import {
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { RestPublishApiConfig } from "./config.js";
 import { openApiDocument } from "./openapi.js";
+import { registerPresenceRoutes } from "./presence-routes.js";
 import { authorizeApp, registerPublishRoutes } from "./publish-routes.js";
 
 export interface RestPublishApiDeps {
@@ -25,6 +28,8 @@ export interface RestPublishApiDeps {
   isReady?: () => boolean;
   /** REST publish rate and daily quota, shared with the realtime nodes (docs/limits.md); in memory by default. */
   limiters?: Limiters;
+  /** Presence members for `GET …/rooms/:room/presence`: Redis in a cluster, the node's when embedded. */
+  presence?: PresenceReader;
 }
 
 export function createRestPublishApi(deps: RestPublishApiDeps): FastifyInstance {
@@ -43,6 +48,10 @@ export function createRestPublishApi(deps: RestPublishApiDeps): FastifyInstance 
   });
 
   registerPublishRoutes(app, { ...deps, limiters: deps.limiters ?? memoryLimiters() });
+  registerPresenceRoutes(app, {
+    directory: deps.directory,
+    presence: deps.presence ?? new MemoryPresenceStore(),
+  });
   app.get("/v1/apps/:appId/stats", async (req) => {
     const tenant = await authorizeApp(req, deps.directory);
     return { connections: await deps.connections.count(tenant.appId) };

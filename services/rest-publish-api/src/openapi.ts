@@ -1,5 +1,6 @@
 import { ERROR_CODES } from "@relaybase/protocol";
 import { z } from "zod";
+import { presenceQuery, presenceResponse } from "./presence-routes.js";
 import { batchBody, batchResponse, publishBody, publishResponse } from "./schemas.js";
 
 /** The OpenAPI 3.1 document, built from the same zod schemas that validate requests. */
@@ -68,6 +69,32 @@ export function openApiDocument(): Record<string, unknown> {
       },
       "/v1/apps/{appId}/batch": {
         post: operation("Publish up to 100 messages in one request", batchBody, batchResponse),
+      },
+      "/v1/apps/{appId}/rooms/{room}/presence": {
+        get: {
+          summary: "One page of a room's presence members, ordered by user id",
+          security: [{ secretKey: [] }],
+          parameters: [
+            { name: "appId", in: "path", required: true, schema: { type: "string" } },
+            { name: "room", in: "path", required: true, schema: { type: "string" } },
+            ...Object.entries(
+              (schema(presenceQuery) as { properties: Record<string, { description?: string }> }).properties,
+            ).map(([name, s]) => ({
+              name,
+              in: "query",
+              required: false,
+              description: s.description,
+              schema: s,
+            })),
+          ],
+          responses: {
+            "200": {
+              description: "Members of the room on every live node (docs/presence.md).",
+              content: { "application/json": { schema: schema(presenceResponse) } },
+            },
+            ...errors,
+          },
+        },
       },
       "/v1/apps/{appId}/stats": {
         get: {
