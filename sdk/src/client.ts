@@ -2,13 +2,14 @@ import {
   type AuthAck,
   type ClientToServerEvents,
   type MessageEnvelope,
+  type PresenceEvent,
   RelaybaseError,
   type Retry,
   ROOM_NAME_PATTERN,
   type ServerToClientEvents,
   type SkipMarker,
   type WireError,
-} from "@relaybase/protocol";
+} from "@relaybase/protocol/wire";
 import { io, type Socket } from "socket.io-client";
 import { backoffDelay } from "./backoff.js";
 import { Emitter } from "./emitter.js";
@@ -224,6 +225,7 @@ export class RelaybaseClient<Events extends object = DefaultEvents> {
     socket.on("connect_error", (err) => this.#onConnectError(err));
     socket.on("message", (envelope: MessageEnvelope) => this.#rooms.get(envelope.room)?._message(envelope));
     socket.on("skip", (marker: SkipMarker) => this.#rooms.get(marker.room)?._skip(marker));
+    socket.on("presence", (event: PresenceEvent) => this.#rooms.get(event.room)?._presence(event));
     socket.on("notice", (notice) => this.#onNotice(notice));
     socket.io.on("reconnect_attempt", () => {
       if (!this.#stopped) this.#setState("reconnecting");

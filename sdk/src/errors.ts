@@ -1,4 +1,10 @@
-import { type ErrorCode, isErrorCode, RelaybaseError, type Retry, type WireError } from "@relaybase/protocol";
+import {
+  type ErrorCode,
+  isErrorCode,
+  RelaybaseError,
+  type Retry,
+  type WireError,
+} from "@relaybase/protocol/wire";
 
 /** A publish that failed; `messageId` lets the app retry it later without duplicates. */
 export class PublishError extends RelaybaseError {

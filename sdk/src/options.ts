@@ -1,4 +1,4 @@
-import { RelaybaseError } from "@relaybase/protocol";
+import { RelaybaseError } from "@relaybase/protocol/wire";
 import type { ManagerOptions, SocketOptions } from "socket.io-client";
 
 export type Transport = "websocket" | "polling" | "webtransport";

@@ -1,4 +1,4 @@
-import type { MessageEnvelope, Position, SubscribeAckBody } from "@relaybase/protocol";
+import type { MessageEnvelope, Position, SubscribeAckBody } from "@relaybase/protocol/wire";
 
 /** The room's history no longer reaches back to where this client stood. */
 export interface Gap {

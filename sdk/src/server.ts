@@ -15,9 +15,9 @@ import {
   type Position,
   RelaybaseError,
   type Retry,
-} from "@relaybase/protocol";
+} from "@relaybase/protocol/wire";
 
-export { type Capabilities, type Capability, RelaybaseError } from "@relaybase/protocol";
+export { type Capabilities, type Capability, RelaybaseError } from "@relaybase/protocol/wire";
 
 export interface ServerClientOptions {
   /**

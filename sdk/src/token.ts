@@ -1,4 +1,4 @@
-import { isErrorCode, RelaybaseError } from "@relaybase/protocol";
+import { isErrorCode, RelaybaseError } from "@relaybase/protocol/wire";
 
 /** Claims the SDK reads from a token. It never verifies them: the server does. */
 export interface TokenTimes {
