@@ -194,8 +194,16 @@ export class RoomPresence<Data = unknown> {
     return this.#request(event, { room: this.#room, data: entered.data }).then(
       () => {},
       (error: RelaybaseError) => {
-        if (error.retry === "never" && this.#entered === entered) this.#entered = undefined;
-        throw error;
+        if (this.#entered !== entered) throw error;
+        if (error.retry === "never") {
+          this.#entered = undefined;
+          throw error;
+        }
+        // Transient (a timeout, Redis away, a rate limit): keep trying; resolves once in.
+        return new Promise<void>((resolve, reject) => {
+          this.#waiting.push({ resolve, reject });
+          this.#retryEnter();
+        });
       },
     );
   }
@@ -219,12 +227,17 @@ export class RoomPresence<Data = unknown> {
           else this.#host.report(error);
           return;
         }
-        const { reconnectionDelayMs, reconnectionDelayMaxMs } = this.#host.options;
-        this.#retryTimer = setTimeout(
-          () => this.#sendEnter(),
-          backoffDelay(this.#attempt++, reconnectionDelayMs, reconnectionDelayMaxMs),
-        );
+        this.#retryEnter();
       },
+    );
+  }
+
+  #retryEnter(): void {
+    const { reconnectionDelayMs, reconnectionDelayMaxMs } = this.#host.options;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = setTimeout(
+      () => this.#sendEnter(),
+      backoffDelay(this.#attempt++, reconnectionDelayMs, reconnectionDelayMaxMs),
     );
   }
 

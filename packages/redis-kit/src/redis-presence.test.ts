@@ -193,6 +193,38 @@ describe("RedisPresence", () => {
     expect(await survivor.client.zScore(`${prefix}{rb:pres}:nodes`, doomed.store.nodeId)).toBeNull();
   }, 30_000);
 
+  it("a node that was swept while cut off writes its members again, announced as enters", async () => {
+    const prefix = uniquePrefix();
+    prefixes.push(prefix);
+    const survivor = await node(SHARED_REDIS_URL, prefix, { leaseMs: 1_000, refreshMs: 100 });
+    // Renews only once (at start): to the others it looks dead after a second.
+    const stalled = await node(SHARED_REDIS_URL, prefix, { leaseMs: 1_000, refreshMs: 600_000 });
+    const tenant = app();
+    for (let i = 0; i < 3; i++) {
+      await stalled.presence.enter({
+        app: tenant,
+        room: "r",
+        userId: `u${i}`,
+        connectionId: conn("s", i),
+        data: null,
+      });
+    }
+    await expect
+      .poll(() => actions(survivor.announced).sort(), { timeout: 10_000 })
+      .toEqual(["leave u0", "leave u1", "leave u2"]);
+    stalled.announced.length = 0;
+    // It is back and its next write finds it without a lease: it writes everything again.
+    await stalled.presence.enter({
+      app: tenant,
+      room: "r",
+      userId: "u3",
+      connectionId: conn("s", 3),
+      data: null,
+    });
+    await expect.poll(() => survivor.store.count(tenant.appId, "r"), { timeout: 10_000 }).toBe(4);
+    expect(actions(stalled.announced).sort()).toEqual(["enter u0", "enter u1", "enter u2", "enter u3"]);
+  }, 30_000);
+
   it("writes its members again, silently, after Redis is flushed or restarted empty", async () => {
     const redis = await OwnRedisServer.start();
     try {

@@ -67,19 +67,27 @@ local function visible(key)
 end
 `;
 
-// KEYS: users, member hash, node index. ARGV: userId, connectionId, ts, data, maxMembers, index entry.
+// KEYS: users, member hash, node index, nodes. ARGV: userId, connectionId, ts, data, maxMembers,
+// index entry, nodeId, lease expiry. A node without a lease (its first renewal not through yet,
+// or swept while it was cut off) gets one here, so that no entry can exist that no lapse would
+// sweep; the last reply element says so ('1'), and the node then writes all its entries again.
 const PUT = new LuaScript(`${VISIBLE}
+local registered = '0'
+if not redis.call('ZSCORE', KEYS[4], ARGV[7]) then
+  redis.call('ZADD', KEYS[4], ARGV[8], ARGV[7])
+  registered = '1'
+end
 local present = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not present and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[5]) then return {'full'} end
+if not present and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[5]) then return {'full', '', '', registered} end
 local bc, bd = nil, nil
 if present then bc, bd = visible(KEYS[2]) end
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3] .. '\\n' .. ARGV[4])
 redis.call('ZADD', KEYS[1], 0, ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[6])
 local ac, ad = visible(KEYS[2])
-if not bc then return {'enter', ac, ad} end
-if ac ~= bc or ad ~= bd then return {'update', ac, ad} end
-return {'none'}
+if not bc then return {'enter', ac, ad, registered} end
+if ac ~= bc or ad ~= bd then return {'update', ac, ad, registered} end
+return {'none', '', '', registered}
 `);
 
 // KEYS: users, member hash, node index. ARGV: userId, connectionId, index entry.
@@ -151,6 +159,8 @@ export class RedisPresence implements PresenceStore {
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> | undefined;
   #epoch: string | undefined;
+  /** A put found this node without a lease: the next tick writes every entry again. */
+  #unregistered = false;
   #closed = false;
 
   constructor(client: RedisClient, options: RedisPresenceOptions = {}) {
@@ -175,10 +185,23 @@ export class RedisPresence implements PresenceStore {
   async put(entry: PresenceEntry, maxMembers: number): Promise<PresenceChange | undefined> {
     const reply = (await PUT.run(
       this.#client,
-      this.#keys(entry, this.nodeId),
-      [entry.userId, entry.connectionId, String(entry.ts), entry.data, String(maxMembers), indexEntry(entry)],
+      [...this.#keys(entry, this.nodeId), `${this.#tag}nodes`],
+      [
+        entry.userId,
+        entry.connectionId,
+        String(entry.ts),
+        entry.data,
+        String(maxMembers),
+        indexEntry(entry),
+        this.nodeId,
+        String(Date.now() + this.leaseMs),
+      ],
       this.#timeoutMs,
     )) as string[];
+    if (reply[3] === "1" && this.#epoch !== undefined && !this.#readOnly) {
+      this.#unregistered = true;
+      void this.tick();
+    }
     if (reply[0] === "full") throw new RelaybaseError("PRESENCE_ROOM_FULL");
     return changeFrom(entry, reply);
   }
@@ -245,8 +268,10 @@ export class RedisPresence implements PresenceStore {
     )) as [number, string];
     const flushed = this.#epoch !== undefined && epoch !== this.#epoch;
     const first = this.#epoch === undefined;
+    const unregistered = this.#unregistered;
+    this.#unregistered = false;
     this.#epoch = epoch;
-    if (lapsed === 1 || flushed) await this.#reassert(!flushed && !first);
+    if (lapsed === 1 || flushed || unregistered) await this.#reassert(!flushed && !first);
   }
 
   /** Writes every entry this node holds again; `announce`: others saw them leave (a lapsed lease). */

@@ -285,7 +285,10 @@ export class NodePresence implements PresenceReader {
     try {
       change = await this.store.put(entry, presenceMembersPerRoom(app));
     } catch (err) {
-      if (rooms.get(key) === entry) {
+      // Refused: not stored, forget it. Any other failure (Redis, a timeout) may have stored
+      // it: it stays held, so that the connection's goodbye removes it either way.
+      const refused = err instanceof RelaybaseError && err.code === "PRESENCE_ROOM_FULL";
+      if (refused && rooms.get(key) === entry) {
         if (previous) rooms.set(key, previous);
         else this.#forget(connectionId, key);
       }
