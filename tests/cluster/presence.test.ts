@@ -1,6 +1,12 @@
 import { connect, createServer, type Socket } from "node:net";
 import type { Capabilities } from "@relaybase/protocol";
+import { createNodePresence } from "@relaybase/realtime-node";
+import { createRedisClient, RedisPresence, RedisTenantDirectory } from "@relaybase/redis-kit";
 import type { PresenceMember, RelaybaseClient } from "@relaybase/sdk";
+import { createLogger, NodePresence } from "@relaybase/server-kit";
+import { createAdapter } from "@socket.io/redis-streams-adapter";
+import { createClient } from "redis";
+import { Server } from "socket.io";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clientAddress, type Developer, sleep, startTestCluster, type TestCluster } from "./fixtures.js";
 
@@ -148,6 +154,97 @@ describe("presence in a two-node cluster", () => {
       code: "CAPABILITY_DENIED",
     });
   }, 60_000);
+
+  it("10 000 members: a burst of 1 000 enters reaches a subscriber as single events; a new subscriber gets the full set", async () => {
+    // The members enter through two more "nodes" in this process, on the cluster's Redis:
+    // one announces through its own Socket.IO adapter on the cluster's stream (as a node
+    // does), the other adds 9 000 members silently. Subscribers are SDK clients on the real nodes.
+    const big = await c.developer({ plan: "scale" });
+    const room = "doc:big";
+    const redis = createRedisClient(c.cluster.redisUrl);
+    await redis.connect();
+    const adapterRedis = createClient({ url: c.cluster.redisUrl });
+    adapterRedis.on("error", () => {});
+    await adapterRedis.connect();
+    const io = new Server({ adapter: createAdapter(adapterRedis, { streamCount: 1 }) });
+    const logger = createLogger("test", "silent");
+    const loud = createNodePresence(io as never, { store: new RedisPresence(redis), graceMs: 0, logger });
+    const quiet = new NodePresence({
+      store: new RedisPresence(redis),
+      graceMs: 0,
+      logger,
+      announce: () => {},
+    });
+    const directory = await RedisTenantDirectory.create(redis);
+    const app = (await directory.byId(big.appId))!;
+    const conn = (n: number) => `t${String(n).padStart(19, "0")}`;
+    try {
+      const early = await client(big, "early", c.cluster.nodes[1]!.url);
+      const enters: number[] = [];
+      early.room(room).presence.on("enter", () => enters.push(Date.now()));
+      await early.room(room).subscribe();
+
+      const burstAt = Date.now();
+      await Promise.all(
+        Array.from({ length: 1_000 }, (_, i) =>
+          loud.enter({
+            app,
+            room,
+            userId: `m-${String(i).padStart(5, "0")}`,
+            connectionId: conn(i),
+            data: { i },
+          }),
+        ),
+      );
+      const enteredMs = Date.now() - burstAt;
+      await expect.poll(() => enters.length, { timeout: 30_000 }).toBe(1_000);
+      const deliveredMs = Math.max(...enters) - burstAt;
+      for (let start = 1_000; start < 10_000; start += 500) {
+        await Promise.all(
+          Array.from({ length: 500 }, (_, j) => {
+            const i = start + j;
+            return quiet.enter({
+              app,
+              room,
+              userId: `m-${String(i).padStart(5, "0")}`,
+              connectionId: conn(i),
+              data: { i },
+            });
+          }),
+        );
+      }
+
+      const late = await client(big, "late", c.cluster.nodes[0]!.url);
+      const syncs: PresenceMember[][] = [];
+      late.room(room).presence.on("sync", (members) => syncs.push(members));
+      const syncAt = Date.now();
+      await late.room(room).subscribe();
+      await expect.poll(() => syncs.length, { timeout: 30_000 }).toBe(1);
+      const syncMs = Date.now() - syncAt;
+      console.info(
+        `[presence-cluster] burst of 1 000 enters: stored in ${enteredMs} ms, the subscriber had all 1 000 events ` +
+          `${deliveredMs} ms after the burst began; a new subscriber synced 10 000 members (10 pages) in ${syncMs} ms`,
+      );
+      const members = syncs[0]!;
+      expect(members).toHaveLength(10_000);
+      expect(new Set(members.map((m) => m.userId)).size).toBe(10_000);
+      expect(members[1234]).toEqual({ userId: "m-01234", connectionId: conn(1234), data: { i: 1234 } });
+      expect((await restPresence(big, big.appId, room)).count).toBe(10_000);
+      // Generous ceilings only; the times are printed above.
+      expect(deliveredMs).toBeLessThan(30_000);
+    } finally {
+      // Leave nothing for the sweep of the next test's kill to announce.
+      for (let i = 0; i < 10_000; i++) (i < 1_000 ? loud : quiet).disconnected(conn(i), true);
+      await expect.poll(() => loud.count(big.appId, room), { timeout: 30_000 }).toBe(0);
+      await loud.close();
+      await quiet.close();
+      await directory.close();
+      // Headless (no engine to close): closing the namespace's adapter stops its stream reader.
+      await io.of("/").adapter.close();
+      await adapterRedis.quit().catch(() => {});
+      await redis.quit().catch(() => {});
+    }
+  }, 120_000);
 
   it("SIGKILL of a node: survivors see each of its members leave within the bound, get() and REST agree", async () => {
     const [victim, survivor] = c.cluster.nodes as [(typeof c.cluster.nodes)[0], (typeof c.cluster.nodes)[0]];
