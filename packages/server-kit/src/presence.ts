@@ -326,6 +326,17 @@ export class NodePresence implements PresenceReader {
     this.#graceTimers.set(connectionId, timer);
   }
 
+  /** New credentials (a refreshed token, a recovered connection): leaves the rooms `allowed` no longer allows. */
+  async retain(connectionId: string, allowed: (room: string) => boolean): Promise<void> {
+    const rooms = this.#byConnection.get(connectionId);
+    if (!rooms) return;
+    for (const [key, entry] of [...rooms]) {
+      if (allowed(entry.room)) continue;
+      this.#forget(connectionId, key);
+      await this.#remove(entry, false);
+    }
+  }
+
   /** The connection is back on this node with the same id (Socket.IO recovery): its entries stay. */
   reconnected(connectionId: string): void {
     clearTimeout(this.#graceTimers.get(connectionId));

@@ -27,7 +27,11 @@ import { Server, type ServerOptions } from "socket.io";
 import type { RealtimeNodeConfig } from "./config.js";
 import { checkConnection } from "./connection-checks.js";
 import { ClientPublishLimits, PendingAdmissions } from "./limits.js";
-import { createNodePresence, registerPresenceHandlers } from "./presence-handlers.js";
+import {
+  createNodePresence,
+  leavePresenceNoLongerAllowed,
+  registerPresenceHandlers,
+} from "./presence-handlers.js";
 import { leaveRoomsNoLongerAllowed, registerRoomHandlers } from "./room-handlers.js";
 import { connectError, toWireError } from "./socket-errors.js";
 import { TokenExpiry } from "./token-expiry.js";
@@ -187,6 +191,7 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
       logger,
       publishLimits,
       dailyQuota: limiters.daily,
+      afterAuth: (s) => void leavePresenceNoLongerAllowed(s, presence),
     });
     registerPresenceHandlers(socket, { presence, directory, logger, publishLimits });
     // The connection count was taken at admission and is given back on disconnect

@@ -78,8 +78,12 @@ export interface PresenceHandlerDeps {
 /** Registers the `presence.*` events of one socket and its goodbye. */
 export function registerPresenceHandlers(socket: RealtimeSocket, deps: PresenceHandlerDeps): void {
   const { presence } = deps;
-  // Back with the same id (Socket.IO recovery): whatever it entered is still held.
-  if (socket.recovered) presence.reconnected(socket.id);
+  // Back with the same id (Socket.IO recovery): what it entered is still held, as far as
+  // its fresh credentials allow.
+  if (socket.recovered) {
+    presence.reconnected(socket.id);
+    void leavePresenceNoLongerAllowed(socket, presence);
+  }
 
   const enter = async ({ room, data }: { room: string; data?: unknown }): Promise<PresenceAck> => {
     const app = await currentApp(socket, deps.directory);
@@ -113,6 +117,11 @@ export function registerPresenceHandlers(socket: RealtimeSocket, deps: PresenceH
   socket.on("disconnect", (reason) =>
     presence.disconnected(socket.id, reason === "client namespace disconnect"),
   );
+}
+
+/** After new credentials (`auth`): leave the presence of rooms they no longer allow. */
+export function leavePresenceNoLongerAllowed(socket: RealtimeSocket, presence: NodePresence): Promise<void> {
+  return presence.retain(socket.id, (room) => can(socket.data.caps, "presence", room));
 }
 
 type PresenceRequest = "presence.enter" | "presence.update" | "presence.leave" | "presence.get";

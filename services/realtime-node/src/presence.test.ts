@@ -130,6 +130,19 @@ describe("presence on a realtime node", () => {
     ]);
   });
 
+  it("a refreshed token without the presence capability takes the member out of the room", async () => {
+    const app = await f.addApp();
+    const key = app.publishableKeys[0]!;
+    const watcher = await member(app.appId, key, "watcher");
+    await emitAck(watcher.socket, "subscribe", { room: "chat:1" });
+    const frank = await member(app.appId, key, "frank");
+    await emitAck(frank.socket, "presence.enter", { room: "chat:1" });
+    await expect.poll(() => summary(watcher.events)).toEqual(["enter frank"]);
+    const narrower = await f.token(app.appId, { "chat:*": ["subscribe"] }, { sub: "frank" });
+    expect(await emitAck(frank.socket, "auth", { token: narrower })).toMatchObject({ ok: true });
+    await expect.poll(() => summary(watcher.events)).toEqual(["enter frank", "leave frank"]);
+  });
+
   it("a dropped connection that comes back within the grace period shows no leave", async () => {
     const app = await f.addApp();
     const key = app.publishableKeys[0]!;

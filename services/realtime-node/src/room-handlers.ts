@@ -46,6 +46,8 @@ export interface HandlerDeps {
   publishLimits: ClientPublishLimits;
   /** Messages per app per UTC day, shared with REST publishes. */
   dailyQuota: DailyQuota;
+  /** Runs after an `auth` replaced the connection's credentials (presence drops what they no longer allow). */
+  afterAuth?: (socket: RealtimeSocket) => void;
 }
 
 /** Registers the client → server events of DESIGN §4 on one socket. */
@@ -109,6 +111,7 @@ export function registerRoomHandlers(socket: RealtimeSocket, deps: HandlerDeps):
     socket.data.caps = next.caps;
     socket.data.exp = next.exp;
     leaveRoomsNoLongerAllowed(socket);
+    deps.afterAuth?.(socket);
     deps.expiry.arm(socket);
     return { ok: true, exp: next.exp ?? 0 };
   });
