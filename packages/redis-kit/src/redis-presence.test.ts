@@ -89,6 +89,24 @@ describe("RedisPresence", () => {
     expect(await b.store.count(app().appId, "r")).toBe(0);
   });
 
+  it("a connection recovered on another node (same id) is not removed by the node it left", async () => {
+    const prefix = uniquePrefix();
+    prefixes.push(prefix);
+    const a = await node(SHARED_REDIS_URL, prefix);
+    const b = await node(SHARED_REDIS_URL, prefix);
+    const tenant = app();
+    const id = conn("x", 1);
+    await a.presence.enter({ app: tenant, room: "r", userId: "gus", connectionId: id, data: { v: 1 } });
+    // Socket.IO restored the session on node b: same connection id, entered again there.
+    await b.presence.enter({ app: tenant, room: "r", userId: "gus", connectionId: id, data: { v: 1 } });
+    a.presence.disconnected(id, true);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await b.store.count(tenant.appId, "r")).toBe(1);
+    expect(actions([...a.announced, ...b.announced])).toEqual(["enter gus"]);
+    b.presence.disconnected(id, true);
+    await expect.poll(() => actions(b.announced)).toEqual(["leave gus"]);
+  });
+
   it("enforces the member limit atomically: of 20 users entering at once on two nodes, exactly 5 get in", async () => {
     const prefix = uniquePrefix();
     prefixes.push(prefix);

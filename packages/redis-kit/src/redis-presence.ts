@@ -39,7 +39,9 @@ export interface RedisPresenceOptions {
  * Under the `{rb:pres}` hash tag:
  * - `users:<roomKey>`: the room's user ids (a sorted set, all scores 0: pages by user id);
  * - `member:<roomKey>|<userId>`: the user's connections in the room (connection id →
- *   `<ts>\n<data JSON>`); the newest is the member shown;
+ *   `<ts>\n<nodeId>\n<data JSON>`); the newest is the member shown. The node is kept because
+ *   a connection recovered by Socket.IO on another node keeps its id: only the node that
+ *   holds it now may remove it;
  * - `node:<nodeId>`: the entries a node holds (`<connectionId><appId>|<room>|<userId>`),
  *   so that when its lease lapses another node can remove them;
  * - `nodes`: node id → its lease's expiry (ms); `epoch`: a random value that vanishes when
@@ -59,9 +61,10 @@ local function visible(key)
   local bc, bt, bd = nil, -1, nil
   for i = 1, #all, 2 do
     local v = all[i + 1]
-    local nl = string.find(v, '\\n', 1, true)
-    local t = tonumber(string.sub(v, 1, nl - 1))
-    if t > bt or (t == bt and all[i] > bc) then bc, bt, bd = all[i], t, string.sub(v, nl + 1) end
+    local a = string.find(v, '\\n', 1, true)
+    local b = string.find(v, '\\n', a + 1, true)
+    local t = tonumber(string.sub(v, 1, a - 1))
+    if t > bt or (t == bt and all[i] > bc) then bc, bt, bd = all[i], t, string.sub(v, b + 1) end
   end
   return bc, bd
 end
@@ -81,7 +84,7 @@ local present = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not present and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[5]) then return {'full', '', '', registered} end
 local bc, bd = nil, nil
 if present then bc, bd = visible(KEYS[2]) end
-redis.call('HSET', KEYS[2], ARGV[2], ARGV[3] .. '\\n' .. ARGV[4])
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3] .. '\\n' .. ARGV[7] .. '\\n' .. ARGV[4])
 redis.call('ZADD', KEYS[1], 0, ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[6])
 local ac, ad = visible(KEYS[2])
@@ -90,10 +93,15 @@ if ac ~= bc or ad ~= bd then return {'update', ac, ad, registered} end
 return {'none', '', '', registered}
 `);
 
-// KEYS: users, member hash, node index. ARGV: userId, connectionId, index entry.
+// KEYS: users, member hash, node index. ARGV: userId, connectionId, index entry, nodeId.
+// An entry another node wrote since (the connection recovered there) is not this node's to remove.
 const REMOVE = new LuaScript(`${VISIBLE}
 redis.call('SREM', KEYS[3], ARGV[3])
-if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 0 then return {'none'} end
+local v = redis.call('HGET', KEYS[2], ARGV[2])
+if not v then return {'none'} end
+local a = string.find(v, '\\n', 1, true)
+local b = string.find(v, '\\n', a + 1, true)
+if string.sub(v, a + 1, b - 1) ~= ARGV[4] then return {'none'} end
 local bc, bd = visible(KEYS[2])
 redis.call('HDEL', KEYS[2], ARGV[2])
 if redis.call('EXISTS', KEYS[2]) == 0 then
@@ -332,7 +340,7 @@ export class RedisPresence implements PresenceStore {
     const reply = (await REMOVE.run(
       this.#client,
       this.#keys(entry, nodeId),
-      [entry.userId, entry.connectionId, indexEntry(entry)],
+      [entry.userId, entry.connectionId, indexEntry(entry), nodeId],
       this.#timeoutMs,
     )) as string[];
     return changeFrom(entry, reply);
