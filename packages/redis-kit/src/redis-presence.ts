@@ -149,6 +149,7 @@ end
 return 0
 `);
 
+const WARN_INTERVAL_MS = 10_000;
 /** Entries per round of a sweep or a re-assertion (scripts in flight together). */
 const BATCH = 200;
 /** A connection id is Socket.IO's 20 characters: the index entry starts with one. */
@@ -167,6 +168,8 @@ export class RedisPresence implements PresenceStore {
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> | undefined;
   #epoch: string | undefined;
+  /** When a failed tick was last logged: while Redis is away, once per WARN_INTERVAL_MS. */
+  #warnedAt = 0;
   /** A put found this node without a lease: the next tick writes every entry again. */
   #unregistered = false;
   #closed = false;
@@ -247,7 +250,10 @@ export class RedisPresence implements PresenceStore {
         await this.#renew();
         await this.#sweep();
       } catch (err) {
-        if (!this.#closed) this.#logger?.warn({ err }, "presence lease renewal or sweep failed (retrying)");
+        if (!this.#closed && Date.now() - this.#warnedAt >= WARN_INTERVAL_MS) {
+          this.#warnedAt = Date.now();
+          this.#logger?.warn({ err }, "presence lease renewal or sweep failed (retrying)");
+        }
       } finally {
         this.#ticking = undefined;
       }
