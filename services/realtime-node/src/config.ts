@@ -78,7 +78,8 @@ export const realtimeNodeConfigSchema = z.object({
     .default(5_000)
     .describe(
       "Presence in a cluster: each node's members live under a lease it renews every fifth of this; when a node " +
-        "dies, another node removes its members and announces their leave within about this time plus a second.",
+        "dies, another node removes its members and announces their leave within this time plus a fifth of it " +
+        "(6 s by default; docs/presence.md).",
     ),
   TRUST_PROXY: z.coerce
     .number()
