@@ -31,11 +31,11 @@ import { z } from "zod";
 /** Where each code shows up. Typed by the table, so a new code cannot go undocumented. */
 const WHERE: Record<ErrorCode, string> = {
   BAD_REQUEST: "REST bodies (malformed JSON, missing fields), socket acks (malformed payload), tRPC input",
-  INVALID_ROOM_NAME: "subscribe/publish acks, REST publish",
+  INVALID_ROOM_NAME: "subscribe/publish/presence acks, REST publish and presence",
   INVALID_EVENT_NAME: "publish ack, REST publish",
   MESSAGE_TOO_LARGE: "publish ack, REST publish (also a body over BODY_LIMIT_BYTES)",
   DATA_TOO_DEEP:
-    "publish ack, REST publish and batch: `data` nests arrays/objects deeper than MAX_DATA_DEPTH",
+    "publish ack, REST publish and batch, `presence.enter`/`presence.update` acks: `data` nests arrays/objects deeper than MAX_DATA_DEPTH",
   INVALID_CONNECTION_ID: "REST publish and batch: `exceptConnectionId` is not a connection id",
   IDEMPOTENCY_CONFLICT:
     "publish ack, REST publish and batch: the id was already used in this room for another event or data",
@@ -49,7 +49,13 @@ const WHERE: Record<ErrorCode, string> = {
   TOKEN_APP_MISMATCH: "connect error: the token names another app than the key",
   KEY_APP_MISMATCH: "REST: the secret key belongs to another app than the path's",
   ORIGIN_NOT_ALLOWED: "connect error: the browser's Origin is not in the app's allowed origins",
-  CAPABILITY_DENIED: "subscribe/publish acks",
+  CAPABILITY_DENIED: "subscribe/publish acks, `presence.*` acks (docs/presence.md)",
+  PRESENCE_USER_REQUIRED:
+    "`presence.enter`/`presence.update` acks: the connection has no user id (no token, or a token without `sub`)",
+  PRESENCE_DATA_TOO_LARGE:
+    "`presence.enter`/`presence.update` acks: member data over MAX_PRESENCE_DATA_BYTES (1 KiB)",
+  PRESENCE_ROOM_FULL:
+    "`presence.enter`/`presence.update` acks: the room has the plan's `presenceMembersPerRoom` members (a user already in it may add connections)",
   CLIENT_PUBLISH_DISABLED: "publish ack when the app turned client publishing off",
   UNAUTHENTICATED: "console (tRPC) without a session",
   INVALID_CREDENTIALS: "console login",
@@ -197,6 +203,12 @@ const LIMIT_DOCS: Record<keyof PlanLimits, { meaning: string; enforced: string; 
     meaning: "How long a message stays in its room's history",
     enforced: "room history; never refuses",
     refusal: "as for `historySize`",
+  },
+  presenceMembersPerRoom: {
+    meaning: "Presence members (distinct user ids) in one room, across the cluster",
+    enforced:
+      "`presence.enter`/`presence.update` of a user not yet in the room (atomic in Redis; docs/presence.md)",
+    refusal: "presence ack `PRESENCE_ROOM_FULL` (403, `never`)",
   },
 };
 

@@ -95,6 +95,7 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
     directory,
     publisher: node.publisher,
     connections: node.connections,
+    presence: node.presence,
     limiters,
     logger: logger.child({ part: "rest-publish-api" }),
     metrics,

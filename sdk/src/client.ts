@@ -2,6 +2,7 @@ import {
   type AuthAck,
   type ClientToServerEvents,
   type MessageEnvelope,
+  type PresenceEvent,
   RelaybaseError,
   type Retry,
   ROOM_NAME_PATTERN,
@@ -217,6 +218,7 @@ export class RelaybaseClient<Events extends object = DefaultEvents> {
     socket.on("connect_error", (err) => this.#onConnectError(err));
     socket.on("message", (envelope: MessageEnvelope) => this.#rooms.get(envelope.room)?._message(envelope));
     socket.on("skip", (marker: SkipMarker) => this.#rooms.get(marker.room)?._skip(marker));
+    socket.on("presence", (event: PresenceEvent) => this.#rooms.get(event.room)?._presence(event));
     socket.on("notice", (notice) => this.#onNotice(notice));
     socket.io.on("reconnect_attempt", () => {
       if (!this.#stopped) this.#setState("reconnecting");

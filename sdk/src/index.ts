@@ -8,6 +8,8 @@ export {
   type MessageEnvelope,
   type MessageSource,
   type Position,
+  type PresenceAction,
+  type PresenceEvent,
   RelaybaseError,
   type Retry,
   type WireError,
@@ -21,6 +23,7 @@ export {
 } from "./client.js";
 export { PublishError } from "./errors.js";
 export { type ClientOptions, DEFAULTS, type Transport } from "./options.js";
+export type { PresenceEvents, PresenceMember, RoomPresence } from "./presence.js";
 export type {
   DefaultEvents,
   EventName,

@@ -2,6 +2,7 @@ import {
   type ClientToServerEvents,
   type MessageEnvelope,
   type Position,
+  type PresenceEvent,
   RelaybaseError,
   type ServerToClientEvents,
   type SkipMarker,
@@ -14,6 +15,7 @@ import { backoffDelay } from "./backoff.js";
 import { Emitter, safeCall } from "./emitter.js";
 import { toRelaybaseError } from "./errors.js";
 import type { ResolvedOptions } from "./options.js";
+import { RoomPresence } from "./presence.js";
 import { type Gap, RoomSequencer } from "./room-sequencer.js";
 
 /** Event name → payload type. `createClient<{ chat: { text: string } }>(…)`. */
@@ -121,6 +123,11 @@ type Reason = "initial" | "reconnect" | "resync";
  */
 export class Room<Events extends object = DefaultEvents> {
   readonly name: string;
+  /**
+   * The room's presence set: `enter`, `update`, `leave`, `get`, and `on("enter" | "update" |
+   * "leave" | "sync")`. Changes arrive while the room is subscribed. See docs/presence.md.
+   */
+  readonly presence: RoomPresence;
   readonly #host: RoomHost;
   readonly #seq = new RoomSequencer();
   readonly #handlers = new Map<string, Set<MessageHandler<unknown>>>();
@@ -143,6 +150,7 @@ export class Room<Events extends object = DefaultEvents> {
   constructor(name: string, host: RoomHost) {
     this.name = name;
     this.#host = host;
+    this.presence = new RoomPresence(name, host);
   }
 
   get state(): RoomState {
@@ -246,6 +254,7 @@ export class Room<Events extends object = DefaultEvents> {
 
   /** @internal The socket (re)connected. */
   _connected(recovered: boolean): void {
+    this.presence._connected();
     this.#clearTimers();
     this.#inflight = false;
     if (this.#state === "unsubscribed") {
@@ -270,6 +279,11 @@ export class Room<Events extends object = DefaultEvents> {
     this.#request();
   }
 
+  /** @internal A `presence` event for this room arrived. */
+  _presence(event: PresenceEvent): void {
+    if (this.#state !== "unsubscribed") this.presence._event(event);
+  }
+
   /** @internal The socket disconnected. */
   _disconnected(): void {
     this.#clearTimers();
@@ -292,6 +306,7 @@ export class Room<Events extends object = DefaultEvents> {
 
   /** @internal The client closed or failed: pending subscribes reject; subscribed rooms resume on connect(). */
   _stop(error: RelaybaseError): void {
+    this.presence._stop(error);
     this.#clearTimers();
     this.#inflight = false;
     if (this.#state === "subscribing") {
@@ -356,6 +371,8 @@ export class Room<Events extends object = DefaultEvents> {
     }
     if (result.gap) this.#status.emit("gap", { room: this.name, ...result.gap });
     this.#deliver(result.deliver);
+    // Presence changes may have been missed while this room was not subscribed.
+    if (first || reason === "reconnect") this.presence._subscribed();
     this.#host.flushPublishes(this.name);
     if (result.refetch) this.#request();
     else this.#watchHoles();

@@ -13,6 +13,7 @@ import {
   MAX_MESSAGES_PER_BATCH,
   MAX_ROOMS_PER_PUBLISH,
   type Position,
+  type PresencePage,
   RelaybaseError,
   type Retry,
 } from "@relaybase/protocol";
@@ -136,6 +137,19 @@ export interface ServerClient {
   batch(messages: ServerPublish[]): Promise<ServerBatchResult>;
   /** Mints a connection token for one of your users (hand it to `getToken`/`authEndpoint`). */
   createToken(input: CreateTokenInput): Promise<CreatedToken>;
+  /**
+   * One page of a room's presence members, ordered by user id (docs/presence.md). Pass the
+   * page's `nextCursor` as `cursor` for the next one.
+   *
+   * @example
+   * const { members, nextCursor, count } = await relaybase.presence("doc:42", { limit: 500 });
+   */
+  presence(room: string, page?: { cursor?: string; limit?: number }): Promise<ServerPresencePage>;
+}
+
+export interface ServerPresencePage extends PresencePage {
+  /** Members in the room now (distinct users). */
+  count: number;
 }
 
 /**
@@ -163,21 +177,25 @@ export function createServerClient(options: ServerClientOptions): ServerClient {
   const app = encodeURIComponent(appId);
 
   async function post<T>(url: string, body: unknown): Promise<T> {
+    return send<T>("POST", url, body);
+  }
+
+  async function send<T>(method: "GET" | "POST", url: string, body?: unknown): Promise<T> {
     let res: Response;
     try {
       res = await doFetch(url, {
-        method: "POST",
+        method,
         headers: {
           authorization: `Bearer ${secretKey}`,
-          "content-type": "application/json",
+          ...(method === "POST" ? { "content-type": "application/json" } : {}),
           accept: "application/json",
         },
-        body: JSON.stringify(body),
+        ...(method === "POST" ? { body: JSON.stringify(body) } : {}),
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
-      const error = new RelaybaseHttpError("UNAVAILABLE", `POST ${url} failed: ${reason}`, 0);
+      const error = new RelaybaseHttpError("UNAVAILABLE", `${method} ${url} failed: ${reason}`, 0);
       error.cause = err;
       throw error;
     }
@@ -206,6 +224,17 @@ export function createServerClient(options: ServerClientOptions): ServerClient {
     },
     async createToken({ userId, capabilities, ttl }) {
       return post<CreatedToken>(`${controlPlaneUrl}/v1/tokens`, { userId, capabilities, ttl });
+    },
+    async presence(room, page = {}) {
+      if (!isValidRoomName(room)) throw new RelaybaseError("INVALID_ROOM_NAME");
+      const query = new URLSearchParams();
+      if (page.limit !== undefined) query.set("limit", String(page.limit));
+      if (page.cursor !== undefined) query.set("cursor", page.cursor);
+      const qs = query.toString() ? `?${query}` : "";
+      return send<ServerPresencePage>(
+        "GET",
+        `${restUrl}/v1/apps/${app}/rooms/${encodeURIComponent(room)}/presence${qs}`,
+      );
     },
   };
 }

@@ -112,6 +112,7 @@ describe("REST publish API", () => {
     expect(Object.keys(doc.paths)).toEqual([
       "/v1/apps/{appId}/publish",
       "/v1/apps/{appId}/batch",
+      "/v1/apps/{appId}/rooms/{room}/presence",
       "/v1/apps/{appId}/stats",
       "/healthz",
       "/readyz",

@@ -141,6 +141,29 @@ export function describeHostileInput(name: string, start: () => Promise<Target>)
         expect(await t.alive()).toBe(true);
       });
 
+      it("refuses it as presence member data with DATA_TOO_DEEP, and the node keeps serving", async () => {
+        const dev = await t.developer();
+        const { token } = await dev.server.createToken({
+          userId: "mallory",
+          capabilities: { "*": ["presence"] },
+        });
+        const auth = { key: dev.publishableKey, token };
+        for (const depth of [20_000, 65]) {
+          const payload = `{"room":"public:deep","data":${nestedJson(depth)}}`;
+          const res = await rawEmit(t.realtime[0], auth, "presence.enter", payload);
+          expect(res, `depth ${depth}`).toMatchObject({
+            ok: false,
+            error: { code: "DATA_TOO_DEEP", retry: "never" },
+          });
+        }
+        expect(
+          await rawEmit(t.realtime[0], auth, "presence.enter", '{"room":"public:deep","data":[[1]]}'),
+        ).toEqual({
+          ok: true,
+        });
+        expect(await t.alive()).toBe(true);
+      });
+
       it("refuses it over REST with 400 DATA_TOO_DEEP before storing, so replay is not poisoned", async () => {
         const dev = await t.developer();
         for (const depth of [4_110, 5_000, 20_000]) {

@@ -1,4 +1,5 @@
 import { MAX_DATA_DEPTH } from "./names.js";
+import { MAX_PRESENCE_DATA_BYTES } from "./presence.js";
 
 /**
  * The one table of error codes. The same code appears in Socket.IO connect errors,
@@ -83,6 +84,22 @@ export const ERROR_CODES = {
     status: 403,
     retry: "never",
     message: "The connection's capabilities do not allow this on this room.",
+  },
+  PRESENCE_USER_REQUIRED: {
+    status: 403,
+    retry: "never",
+    message: "Presence needs a token with a user id (`sub`); anonymous connections cannot enter.",
+  },
+  PRESENCE_DATA_TOO_LARGE: {
+    status: 413,
+    retry: "never",
+    message: `Presence member data is at most ${MAX_PRESENCE_DATA_BYTES} bytes of JSON.`,
+  },
+  PRESENCE_ROOM_FULL: {
+    // As OVER_CONNECTION_QUOTA: waiting does not help until someone leaves or the plan grows.
+    status: 403,
+    retry: "never",
+    message: "The room has as many presence members as the app's plan allows.",
   },
   CLIENT_PUBLISH_DISABLED: {
     status: 403,

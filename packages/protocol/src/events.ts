@@ -57,6 +57,56 @@ export type UnsubscribeAck = Ack<Record<never, never>>;
 export type PublishAck = Ack<{ id: string; offset: number; epoch: string }>;
 export type AuthAck = Ack<{ exp: number }>;
 
+/**
+ * One member of a room's presence set (docs/presence.md): one per `userId` however many
+ * connections the user has in the room. `connectionId` and `data` are those of the user's
+ * connection that entered or updated last.
+ */
+export interface PresenceMember<TData = unknown> {
+  userId: string;
+  connectionId: string;
+  data: TData;
+}
+
+export type PresenceAction = "enter" | "update" | "leave";
+
+/**
+ * A change of a room's presence set (server → client `presence`), sent to the room's
+ * subscribers. `enter`: the user's first connection entered; `update`: the member's data
+ * (or the connection it is shown with) changed; `leave`: the user's last connection left.
+ */
+export interface PresenceEvent<TData = unknown> {
+  room: string;
+  action: PresenceAction;
+  member: PresenceMember<TData>;
+}
+
+export interface PresenceEnterPayload {
+  room: string;
+  /** Any JSON up to MAX_PRESENCE_DATA_BYTES; `null` when absent. */
+  data?: unknown;
+}
+export interface PresenceLeavePayload {
+  room: string;
+}
+export interface PresenceGetPayload {
+  room: string;
+  /** `nextCursor` of the previous page; absent for the first page. */
+  cursor?: string;
+  /** Members per page, 1–MAX_PRESENCE_PAGE. @default DEFAULT_PRESENCE_PAGE */
+  limit?: number;
+}
+
+/** One page of a room's members, ordered by `userId`. */
+export interface PresencePage<TData = unknown> {
+  members: PresenceMember<TData>[];
+  /** Pass as `cursor` to get the next page; absent on the last page. */
+  nextCursor?: string;
+}
+
+export type PresenceAck = Ack<Record<never, never>>;
+export type PresenceGetAck = Ack<PresencePage>;
+
 /** Events a client sends (Socket.IO typed event map). */
 export interface ClientToServerEvents {
   subscribe: (payload: SubscribePayload, ack: (res: SubscribeAck) => void) => void;
@@ -64,6 +114,14 @@ export interface ClientToServerEvents {
   publish: (payload: PublishPayload, ack: (res: PublishAck) => void) => void;
   /** Replace the connection's token before it expires. */
   auth: (payload: { token: string }, ack: (res: AuthAck) => void) => void;
+  /** Enter the room's presence set with member data (or replace this connection's data). */
+  "presence.enter": (payload: PresenceEnterPayload, ack: (res: PresenceAck) => void) => void;
+  /** Replace this connection's member data; enters when the connection has not entered yet. */
+  "presence.update": (payload: PresenceEnterPayload, ack: (res: PresenceAck) => void) => void;
+  /** Leave the room's presence set (this connection; the user leaves with their last one). */
+  "presence.leave": (payload: PresenceLeavePayload, ack: (res: PresenceAck) => void) => void;
+  /** One page of the room's members. */
+  "presence.get": (payload: PresenceGetPayload, ack: (res: PresenceGetAck) => void) => void;
 }
 
 /** Events the server sends. */
@@ -73,6 +131,8 @@ export interface ServerToClientEvents {
   skip: (marker: SkipMarker) => void;
   /** Sent right before the server closes a connection, saying why and what to do. */
   notice: (error: WireError) => void;
+  /** A change of the presence set of a room this connection is subscribed to. */
+  presence: (event: PresenceEvent) => void;
 }
 
 /** Handshake `auth` payload. */

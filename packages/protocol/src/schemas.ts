@@ -2,6 +2,7 @@ import { z } from "zod";
 import { CAPABILITIES } from "./capabilities.js";
 import { ERROR_CODES, type ErrorCode, RETRY_VALUES } from "./errors.js";
 import { MAX_EVENT_NAME_LENGTH, ROOM_NAME_PATTERN } from "./names.js";
+import { MAX_PRESENCE_CURSOR_LENGTH, MAX_PRESENCE_PAGE } from "./presence.js";
 
 /**
  * zod schemas of every payload that crosses a process boundary, the source of their
@@ -43,3 +44,12 @@ export const wireErrorSchema = z.object({
     .optional()
     .describe("Seconds until a retry can succeed (rate limits, quotas); also the Retry-After header."),
 });
+
+/** `presence.enter` and `presence.update`; the data's size and depth are checked by the node. */
+export const presenceEnterRequest = z.object({ room: z.string(), data: z.unknown().optional() });
+export const presenceLeaveRequest = z.object({ room: z.string() });
+export const presencePageQuery = {
+  cursor: z.string().min(1).max(MAX_PRESENCE_CURSOR_LENGTH).optional(),
+  limit: z.number().int().min(1).max(MAX_PRESENCE_PAGE).optional(),
+};
+export const presenceGetRequest = z.object({ room: z.string(), ...presencePageQuery });

@@ -17,6 +17,7 @@ export {
   RedisRateLimiter,
   redisLimiters,
 } from "./redis-limits.js";
+export { RedisPresence, type RedisPresenceOptions } from "./redis-presence.js";
 export { RedisRoomHistory, type RedisRoomHistoryOptions } from "./redis-room-history.js";
 export { RedisTenantDirectory, type RedisTenantDirectoryOptions } from "./redis-tenant-directory.js";
 export { RedisUsage, type RedisUsageOptions, type UsageClaim } from "./redis-usage.js";

@@ -9,6 +9,7 @@ export * from "./logger.js";
 export * from "./metrics.js";
 export * from "./openapi.js";
 export * from "./plans.js";
+export * from "./presence.js";
 export * from "./process-guards.js";
 export * from "./publisher.js";
 export * from "./rooms.js";

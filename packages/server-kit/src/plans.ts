@@ -26,6 +26,8 @@ export interface PlanLimits {
   historySize: number;
   /** How long a message stays in a room's history, in seconds. */
   historyTtlSeconds: number;
+  /** Presence members (distinct user ids) one room may hold, across the cluster. */
+  presenceMembersPerRoom: number;
 }
 
 export const PLANS: Record<PlanId, PlanLimits> = {
@@ -39,6 +41,7 @@ export const PLANS: Record<PlanId, PlanLimits> = {
     connectionsPerSecondPerIp: 20,
     historySize: 100,
     historyTtlSeconds: 300,
+    presenceMembersPerRoom: 100,
   },
   pro: {
     maxConnections: 10_000,
@@ -50,6 +53,7 @@ export const PLANS: Record<PlanId, PlanLimits> = {
     connectionsPerSecondPerIp: 50,
     historySize: 1_000,
     historyTtlSeconds: 3_600,
+    presenceMembersPerRoom: 1_000,
   },
   scale: {
     maxConnections: 100_000,
@@ -61,6 +65,7 @@ export const PLANS: Record<PlanId, PlanLimits> = {
     connectionsPerSecondPerIp: 100,
     historySize: 10_000,
     historyTtlSeconds: 86_400,
+    presenceMembersPerRoom: 20_000,
   },
 };
 

@@ -15,6 +15,8 @@ import {
   MemoryConnectionCounter,
   MemoryRoomHistory,
   memoryLimiters,
+  type PresenceReader,
+  type PresenceStore,
   Publisher,
   type Registry,
   type RoomHistory,
@@ -28,6 +30,11 @@ import type { RealtimeNodeConfig } from "./config.js";
 import { checkConnection } from "./connection-checks.js";
 import { ClientPublishLimits, PendingAdmissions } from "./limits.js";
 import { RealtimeNodeMetrics } from "./metrics.js";
+import {
+  createNodePresence,
+  leavePresenceNoLongerAllowed,
+  registerPresenceHandlers,
+} from "./presence-handlers.js";
 import { leaveRoomsNoLongerAllowed, registerRoomHandlers } from "./room-handlers.js";
 import { connectError, toWireError } from "./socket-errors.js";
 import { TokenExpiry } from "./token-expiry.js";
@@ -38,7 +45,7 @@ export interface RealtimeNodeDeps {
     RealtimeNodeConfig,
     "TOKEN_ISSUER" | "RECOVERY_MAX_DISCONNECTION_MS" | "MAX_PACKET_BYTES" | "SHUTDOWN_DEADLINE_MS"
   > &
-    Partial<Pick<RealtimeNodeConfig, "TRUST_PROXY" | "METRICS_APP_LABELS">> &
+    Partial<Pick<RealtimeNodeConfig, "TRUST_PROXY" | "METRICS_APP_LABELS" | "PRESENCE_GRACE_MS">> &
     Partial<AdminUiConfig>;
   directory: TenantDirectory;
   /** Token verification keys (jose): a local JWKS in-process, a remote one when alone. */
@@ -58,6 +65,8 @@ export interface RealtimeNodeDeps {
   limiters?: Limiters;
   /** Prometheus registry for this node's series; a new one by default. Process metrics are its owner's. */
   metrics?: Registry;
+  /** Presence members of every node (docs/presence.md); in memory by default, `RedisPresence` in a cluster. */
+  presence?: PresenceStore;
 }
 
 export interface RealtimeNode {
@@ -71,6 +80,8 @@ export interface RealtimeNode {
   metrics: RealtimeNodeMetrics;
   /** The Admin UI's serverId when it is on. */
   adminServerId: string | undefined;
+  /** Presence members, for an in-process REST API (embedded mode). */
+  presence: PresenceReader;
   listen(port: number, host: string): Promise<AddressInfo>;
   /** Drains: readiness fails, new connections are refused, clients told to reconnect. */
   close(): Promise<void>;
@@ -136,6 +147,11 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
   });
   const publisher = new Publisher(history, new SocketIoFanout(io, logger), metrics.observer(deps.usage));
   const adminServerId = mountAdminUi(io, config);
+  const presence = createNodePresence(io, {
+    store: deps.presence,
+    graceMs: config.PRESENCE_GRACE_MS,
+    logger,
+  });
   const expiry = new TokenExpiry();
   const checkDeps = {
     directory,
@@ -197,7 +213,9 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
       publishLimits,
       dailyQuota: limiters.daily,
       onRefused: (code) => metrics.refused(appId, code),
+      afterAuth: (s) => void leavePresenceNoLongerAllowed(s, presence),
     });
+    registerPresenceHandlers(socket, { presence, directory, logger, publishLimits });
     // The connection count was taken at admission and is given back on disconnect
     // (connection-checks.ts).
     socket.on("disconnect", () => expiry.clear(socket.id));
@@ -210,6 +228,7 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
     connections,
     metrics,
     adminServerId,
+    presence,
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         httpServer.once("error", reject);
@@ -223,6 +242,7 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
       await waitForSockets(io, config.SHUTDOWN_DEADLINE_MS);
       expiry.clearAll();
       await io.close();
+      await presence.close();
       await connections.close();
     },
   };

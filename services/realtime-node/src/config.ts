@@ -64,6 +64,26 @@ export const realtimeNodeConfigSchema = z.object({
         "so a node that dies stops counting within this time. Shorter frees a dead node's quota share sooner; " +
         "each refresh is one small Redis script per node.",
     ),
+  PRESENCE_GRACE_MS: z.coerce
+    .number()
+    .int()
+    .nonnegative()
+    .default(5_000)
+    .describe(
+      "Presence: a connection that drops without saying goodbye stays present this long, so a client that " +
+        "reconnects (to any node) and enters again in time shows others no leave and enter (docs/presence.md). " +
+        "0: it leaves at once.",
+    ),
+  PRESENCE_LEASE_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(5_000)
+    .describe(
+      "Presence in a cluster: each node's members live under a lease it renews every fifth of this; when a node " +
+        "dies, another node removes its members and announces their leave within this time plus a fifth of it " +
+        "(6 s by default; docs/presence.md).",
+    ),
   TRUST_PROXY: z.coerce
     .number()
     .int()

@@ -1,4 +1,10 @@
-import { ConnectionLeases, openClusterServices, RedisRoomHistory, redisLimiters } from "@relaybase/redis-kit";
+import {
+  ConnectionLeases,
+  openClusterServices,
+  RedisPresence,
+  RedisRoomHistory,
+  redisLimiters,
+} from "@relaybase/redis-kit";
 import {
   ConfigError,
   closeOnSignals,
@@ -39,6 +45,8 @@ const node = createRealtimeNode({
   directory,
   history: new RedisRoomHistory(redis),
   connections: new ConnectionLeases(redis, { leaseMs: config.CONNECTION_LEASE_MS }),
+  // Members under this node's lease: a dead node's leave is announced by a survivor (docs/presence.md).
+  presence: new RedisPresence(redis, { leaseMs: config.PRESENCE_LEASE_MS, logger }),
   // One stream: with several, the adapter can route a namespace to a stream no node reads.
   adapter: createAdapter(adapterRedis, { streamCount: 1, maxLen: config.ADAPTER_MAX_LEN }),
   // Ready: both Redis connections (state, and the adapter stream) answer; draining is app.ts's.

@@ -51,6 +51,8 @@ export interface HandlerDeps {
   dailyQuota: DailyQuota;
   /** Told the code of every refused request (metrics). */
   onRefused?: (code: WireError["code"]) => void;
+  /** Runs after an `auth` replaced the connection's credentials (presence drops what they no longer allow). */
+  afterAuth?: (socket: RealtimeSocket) => void;
 }
 
 /** Registers the client → server events of DESIGN §4 on one socket. */
@@ -114,6 +116,7 @@ export function registerRoomHandlers(socket: RealtimeSocket, deps: HandlerDeps):
     socket.data.caps = next.caps;
     socket.data.exp = next.exp;
     leaveRoomsNoLongerAllowed(socket);
+    deps.afterAuth?.(socket);
     deps.expiry.arm(socket);
     return { ok: true, exp: next.exp ?? 0 };
   });

@@ -4,7 +4,9 @@ import {
   errorResponses,
   type Limiters,
   type Logger,
+  MemoryPresenceStore,
   memoryLimiters,
+  type PresenceReader,
   type Publisher,
   type Registry,
   registerOpenApi,
@@ -17,6 +19,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { RestPublishApiConfig } from "./config.js";
 import { RestApiMetrics } from "./metrics.js";
+import { registerPresenceRoutes } from "./presence-routes.js";
 import {
   appKeyErrors,
   appParams,
@@ -44,6 +47,8 @@ export interface RestPublishApiDeps {
    * `metricsOf(app)`). Process metrics are its owner's.
    */
   metrics?: Registry;
+  /** Presence members for `GET …/rooms/:room/presence`: Redis in a cluster, the node's when embedded. */
+  presence?: PresenceReader;
 }
 
 const metricsByApp = new WeakMap<FastifyInstance, RestApiMetrics>();
@@ -87,6 +92,10 @@ export function createRestPublishApi(deps: RestPublishApiDeps): FastifyInstance 
   // In a plugin registered after the OpenAPI one, so that it sees every route.
   app.register(async (scope) => {
     registerPublishRoutes(scope, { ...deps, limiters: deps.limiters ?? memoryLimiters() });
+    registerPresenceRoutes(scope, {
+      directory: deps.directory,
+      presence: deps.presence ?? new MemoryPresenceStore(),
+    });
     registerStatusRoutes(scope, deps);
   });
   return app;

@@ -1,6 +1,7 @@
 import {
   ConnectionLeases,
   openClusterServices,
+  RedisPresence,
   RedisRoomHistory,
   redisLimiters,
   StreamEmitterFanout,
@@ -46,6 +47,8 @@ const app = createRestPublishApi({
   directory,
   publisher,
   connections,
+  // Reads the members the realtime nodes hold in Redis; holds no lease itself.
+  presence: new RedisPresence(redis, { readOnly: true }),
   // REST publishes per second per app and the daily quota, shared with every node and instance.
   limiters: redisLimiters(redis),
   logger,

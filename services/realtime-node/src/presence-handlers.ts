@@ -1,0 +1,162 @@
+import {
+  can,
+  isValidRoomName,
+  type PresenceAck,
+  type PresenceEvent,
+  type PresenceGetAck,
+  RelaybaseError,
+} from "@relaybase/protocol";
+import { presenceEnterRequest, presenceGetRequest, presenceLeaveRequest } from "@relaybase/protocol/schemas";
+import {
+  type AppRuntime,
+  type Logger,
+  NodePresence,
+  type PresenceChange,
+  type PresenceStore,
+  roomKey,
+  type TenantDirectory,
+} from "@relaybase/server-kit";
+import type { ZodType } from "zod";
+import type { ClientPublishLimits } from "./limits.js";
+import { toWireError } from "./socket-errors.js";
+import type { RealtimeServer, RealtimeSocket } from "./types.js";
+
+/**
+ * Presence on a realtime node (docs/presence.md): the `presence.*` events of one socket,
+ * and the announcements, sent to the room's subscribers on every node through the
+ * adapter. The rules (one member per user, grace period, leases) live in server-kit's
+ * `NodePresence` and the store.
+ */
+export interface NodePresenceDeps {
+  /** In memory by default (embedded); `RedisPresence` in a cluster. */
+  store?: PresenceStore | undefined;
+  graceMs?: number | undefined;
+  logger: Logger;
+}
+
+export function createNodePresence(io: RealtimeServer, deps: NodePresenceDeps): NodePresence {
+  return new NodePresence({
+    ...(deps.store ? { store: deps.store } : {}),
+    ...(deps.graceMs === undefined ? {} : { graceMs: deps.graceMs }),
+    logger: deps.logger,
+    announce: (change) => announce(io, change, deps.logger),
+  });
+}
+
+/** socket.io-parser's PacketType.EVENT. */
+const EVENT_PACKET = 2;
+
+/**
+ * To the tenant room's subscribers on every node, through the adapter (as the fan-out of
+ * messages does; a cluster adapter's broadcast is async and its failure is logged here).
+ * The room key is made by `roomKey` from the app id and the validated room name.
+ */
+function announce(io: RealtimeServer, change: PresenceChange, logger: Pick<Logger, "error">): void {
+  const event: PresenceEvent = { room: change.room, action: change.action, member: change.member };
+  const room = roomKey(change.appId, change.room);
+  const packet = { type: EVENT_PACKET, data: ["presence", event], nsp: "/" };
+  const pending: unknown = io
+    .of("/")
+    .adapter.broadcast(packet, { rooms: new Set([room]), except: new Set(), flags: {} });
+  if (pending instanceof Promise) {
+    pending.catch((err: unknown) =>
+      logger.error({ err, room }, "presence announcement failed in the adapter"),
+    );
+  }
+}
+
+export interface PresenceHandlerDeps {
+  presence: NodePresence;
+  directory: TenantDirectory;
+  logger: Logger;
+  /** Enters and updates are broadcasts: they count against the connection's publish rate. */
+  publishLimits: ClientPublishLimits;
+}
+
+/** Registers the `presence.*` events of one socket and its goodbye. */
+export function registerPresenceHandlers(socket: RealtimeSocket, deps: PresenceHandlerDeps): void {
+  const { presence } = deps;
+  // Back with the same id (Socket.IO recovery): what it entered is still held, as far as
+  // its fresh credentials allow.
+  if (socket.recovered) {
+    presence.reconnected(socket.id);
+    void leavePresenceNoLongerAllowed(socket, presence);
+  }
+
+  const enter = async ({ room, data }: { room: string; data?: unknown }): Promise<PresenceAck> => {
+    const app = await currentApp(socket, deps.directory);
+    authorize(socket, room, false);
+    await deps.publishLimits.check(socket, app);
+    await presence.enter({ app, room, userId: socket.data.userId, connectionId: socket.id, data });
+    return { ok: true };
+  };
+  handle(socket, deps, "presence.enter", presenceEnterRequest, enter);
+  handle(socket, deps, "presence.update", presenceEnterRequest, enter);
+
+  handle(socket, deps, "presence.leave", presenceLeaveRequest, async ({ room }): Promise<PresenceAck> => {
+    authorize(socket, room, false);
+    await presence.leave(socket.data.appId, room, socket.id);
+    return { ok: true };
+  });
+
+  handle(
+    socket,
+    deps,
+    "presence.get",
+    presenceGetRequest,
+    async ({ room, cursor, limit }): Promise<PresenceGetAck> => {
+      authorize(socket, room, true);
+      const page = await presence.page(socket.data.appId, room, { cursor, limit });
+      return { ok: true, ...page };
+    },
+  );
+
+  // Only a client that closed on purpose leaves at once; a dropped one has its grace period.
+  socket.on("disconnect", (reason) =>
+    presence.disconnected(socket.id, reason === "client namespace disconnect"),
+  );
+}
+
+/** After new credentials (`auth`): leave the presence of rooms they no longer allow. */
+export function leavePresenceNoLongerAllowed(socket: RealtimeSocket, presence: NodePresence): Promise<void> {
+  return presence.retain(socket.id, (room) => can(socket.data.caps, "presence", room));
+}
+
+type PresenceRequest = "presence.enter" | "presence.update" | "presence.leave" | "presence.get";
+
+/** Validates the payload, always answers the ack, never lets an exception reach Socket.IO. */
+function handle<T, R>(
+  socket: RealtimeSocket,
+  deps: Pick<PresenceHandlerDeps, "logger">,
+  event: PresenceRequest,
+  schema: ZodType<T>,
+  run: (payload: T) => Promise<R>,
+): void {
+  socket.on(event, async (payload: unknown, ack: unknown) => {
+    const reply = typeof ack === "function" ? (ack as (res: unknown) => void) : () => {};
+    try {
+      const parsed = schema.safeParse(payload);
+      if (!parsed.success) throw new RelaybaseError("BAD_REQUEST", `Malformed ${event} payload.`);
+      reply(await run(parsed.data));
+    } catch (err) {
+      reply({ ok: false, error: toWireError(err, deps.logger) });
+    }
+  });
+}
+
+async function currentApp(socket: RealtimeSocket, directory: TenantDirectory): Promise<AppRuntime> {
+  const app = await directory.byId(socket.data.appId);
+  if (!app) throw new RelaybaseError("INVALID_KEY", "This app no longer exists.");
+  return app;
+}
+
+/**
+ * Entering, updating and leaving need `presence` on the room; reading the member set
+ * (`read`) needs `presence` or `subscribe`, as subscribers see every change anyway.
+ */
+function authorize(socket: RealtimeSocket, room: string, read: boolean): void {
+  if (!isValidRoomName(room)) throw new RelaybaseError("INVALID_ROOM_NAME");
+  const caps = socket.data.caps;
+  if (can(caps, "presence", room) || (read && can(caps, "subscribe", room))) return;
+  throw new RelaybaseError("CAPABILITY_DENIED", `This connection may not use presence on ${room}.`);
+}
