@@ -160,6 +160,7 @@ describe("the OpenAPI documents", () => {
         "/readyz",
         "/v1/apps/{appId}/batch",
         "/v1/apps/{appId}/publish",
+        "/v1/apps/{appId}/rooms/{room}/presence",
         "/v1/apps/{appId}/stats",
       ].sort(),
     );
@@ -332,6 +333,22 @@ describe("REST publish API answers as documented", () => {
     expect((await call("rest", "GET", "/readyz")).body).toEqual({ ok: true });
   });
 
+  it("presence: a page of members and its errors", async () => {
+    const dev = await p.developer();
+    const other = await p.developer();
+    const route = "/v1/apps/{appId}/rooms/{room}/presence";
+    const presence = (appId: string, auth: string, room = "public:doc", query = "") =>
+      call("rest", "GET", route, { path: `/v1/apps/${appId}/rooms/${room}/presence${query}`, auth });
+    expect(await presence(dev.appId, dev.secret)).toEqual({ status: 200, body: { members: [], count: 0 } });
+    expect((await presence(dev.appId, dev.secret, "no%20spaces")).body).toMatchObject({
+      error: { code: "INVALID_ROOM_NAME" },
+    });
+    expect((await presence(dev.appId, dev.secret, "public:doc", "?limit=0")).status).toBe(400);
+    expect((await presence(dev.appId, "")).status).toBe(401);
+    expect((await presence(dev.appId, other.secret)).status).toBe(403);
+    expect((await presence("app_doesnotexist1234", dev.secret)).status).toBe(404);
+  });
+
   it("503 UNAVAILABLE while Redis does not answer", async () => {
     const { port } = restWithoutRedis.server.address() as { port: number };
     const base = `http://127.0.0.1:${port}`;
@@ -351,6 +368,12 @@ describe("REST publish API answers as documented", () => {
       auth: dev.secret,
     });
     expect(stats.status).toBe(503);
+    const presence = await call("rest", "GET", "/v1/apps/{appId}/rooms/{room}/presence", {
+      base,
+      path: `/v1/apps/${dev.appId}/rooms/public:doc/presence`,
+      auth: dev.secret,
+    });
+    expect(presence.status).toBe(503);
     expect((await call("rest", "GET", "/readyz", { base })).status).toBe(503);
   });
 });

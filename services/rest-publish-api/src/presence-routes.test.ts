@@ -93,6 +93,6 @@ describe("GET /v1/apps/:appId/rooms/:room/presence", () => {
     const doc = (await api.inject({ method: "GET", url: "/openapi.json" })).json();
     expect(
       doc.paths["/v1/apps/{appId}/rooms/{room}/presence"].get.parameters.map((p: { name: string }) => p.name),
-    ).toEqual(["appId", "room", "cursor", "limit"]);
+    ).toEqual(expect.arrayContaining(["appId", "room", "cursor", "limit"]));
   });
 });
