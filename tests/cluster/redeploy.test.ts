@@ -1,18 +1,17 @@
 import type { ChildProcess } from "node:child_process";
 import { io, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sleep, until } from "../fixtures.js";
 import {
   type Developer,
   describeCatchUp,
   type LoadScenarioResult,
   reconnectStats,
   runLoadScenario,
-  sleep,
   startTestCluster,
   summarizeDelivery,
   type TestCluster,
   timeline,
-  until,
 } from "./fixtures.js";
 
 /**

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Developer, startTestCluster, type TestCluster, until } from "./fixtures.js";
+import { until } from "../fixtures.js";
+import { type Developer, startTestCluster, type TestCluster } from "./fixtures.js";
 
 /**
  * Two realtime nodes and one REST instance as separate processes sharing Redis. One

@@ -1,6 +1,7 @@
 import type { MessageMeta } from "@relaybase/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestPlatform, type TestPlatform, until } from "./fixtures.js";
+import { until } from "../fixtures.js";
+import { startTestPlatform, type TestPlatform } from "./fixtures.js";
 
 let p: TestPlatform;
 beforeAll(async () => {

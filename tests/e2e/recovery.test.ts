@@ -1,7 +1,8 @@
 import type { GapInfo, ResumeInfo } from "@relaybase/sdk";
 import { RelaybaseHttpError, type ServerClient } from "@relaybase/sdk/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startProxy, startTestPlatform, type TestPlatform, until } from "./fixtures.js";
+import { startLink, until } from "../fixtures.js";
+import { startTestPlatform, type TestPlatform } from "./fixtures.js";
 
 /**
  * A client loses its connection, 20 messages are published over REST while it is away,
@@ -12,7 +13,7 @@ import { startProxy, startTestPlatform, type TestPlatform, until } from "./fixtu
  */
 async function awayAndBack(p: TestPlatform, missed: number) {
   const dev = await p.developer();
-  const proxy = await startProxy(p.urls.realtime);
+  const proxy = await startLink(p.urls.realtime);
   const client = p.client({ key: dev.publishableKey, url: proxy.url, reconnectionDelayMs: 50 });
   const room = client.room("public:feed");
   const numbers: number[] = [];

@@ -1,7 +1,8 @@
 import { createServerClient } from "@relaybase/sdk/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { eventually, startTestPlatform, type TestPlatform, until } from "./fixtures.js";
+import { until } from "../fixtures.js";
+import { startTestPlatform, type TestPlatform } from "./fixtures.js";
 
 let p: TestPlatform;
 let dev: Awaited<ReturnType<TestPlatform["developer"]>>;
@@ -102,7 +103,7 @@ describe("REST publish API", () => {
     await until(() => clients.every((c) => c.state === "connected"), "both clients");
     expect(await stats()).toEqual({ connections: 2 });
     clients[0]!.close();
-    await eventually(async () => (await stats()).connections === 1, "the count to drop");
+    await until(async () => (await stats()).connections === 1, "the count to drop");
   });
 
   it("serves its OpenAPI document", async () => {

@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sleep, until } from "../fixtures.js";
 import {
   compactNumbers,
   type Developer,
   describeWatch,
   type FailureCluster,
-  sleep,
   startFailureCluster,
-  until,
   type Watch,
   watch,
 } from "./fixtures.js";
@@ -150,7 +149,7 @@ beforeAll(async () => {
         return firstOk !== undefined && Date.now() - firstOk.answeredAt > 3_000;
       },
       "publishing to work again",
-      10_000,
+      { timeoutMs: 10_000 },
     ).catch(() => {});
   } catch (err) {
     scenarioError = err;
@@ -162,7 +161,7 @@ beforeAll(async () => {
   await until(
     () => subscribers.every((w) => w.numbers.includes(last?.n ?? -1) || w.lost.length > 0),
     "the last accepted message everywhere",
-    8_000,
+    { timeoutMs: 8_000 },
   ).catch(() => {});
   console.info(
     "redis restart:",

@@ -7,17 +7,9 @@
 import type { WireError } from "@relaybase/protocol";
 import type { Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestPlatform, type TestPlatform, until } from "../e2e/fixtures.js";
-import {
-  ack,
-  createTestDatabase,
-  handshake,
-  rawSocket,
-  restPublish,
-  setLimits,
-  sleep,
-  type TestDatabase,
-} from "./fixtures.js";
+import { startTestPlatform, type TestPlatform } from "../e2e/fixtures.js";
+import { ack, handshake, rawSocket, sleep, until } from "../fixtures.js";
+import { createTestDatabase, restPublish, setLimits, type TestDatabase } from "./fixtures.js";
 
 let db: TestDatabase;
 let p: TestPlatform;

@@ -9,16 +9,8 @@ import { secondsUntilUtcMidnight } from "@relaybase/server-kit";
 import type { Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestPlatform, type TestPlatform } from "../e2e/fixtures.js";
-import {
-  ack,
-  createTestDatabase,
-  handshake,
-  rawSocket,
-  restPublish,
-  setLimits,
-  sleep,
-  type TestDatabase,
-} from "./fixtures.js";
+import { ack, handshake, rawSocket, sleep } from "../fixtures.js";
+import { createTestDatabase, restPublish, setLimits, type TestDatabase } from "./fixtures.js";
 
 let db: TestDatabase;
 let p: TestPlatform;
