@@ -21,29 +21,22 @@ import { expect } from "vitest";
 // ---------------------------------------------------------------------------------------
 // Waiting
 
-/**
- * How long a wait may take before it fails. Generous on purpose: on a busy 2-core CI
- * machine things take many times longer than on a laptop, and waiting on a condition
- * costs nothing when all is well.
- */
-export const WAIT_TIMEOUT_MS = 15_000;
-export const WAIT_INTERVAL_MS = 20;
-
+/** Default: the suite's `expect.poll` timeout and interval (vitest.config.ts). */
 export interface WaitOptions {
   timeoutMs?: number;
   intervalMs?: number;
 }
 
 /**
- * `expect.poll` with the suite's timeout and interval and a message saying what is
- * awaited: `await poll("bob's message", () => got.length).toBe(1)`. A failure shows
- * the last value it saw.
+ * `expect.poll` with a message saying what is awaited:
+ * `await poll("bob's message", () => got.length).toBe(1)`. A failure shows the last
+ * value it saw.
  */
 export function poll<T>(what: string, value: () => T | Promise<T>, options: WaitOptions = {}) {
   return expect.poll(value, {
     message: `waiting for ${what}`,
-    timeout: options.timeoutMs ?? WAIT_TIMEOUT_MS,
-    interval: options.intervalMs ?? WAIT_INTERVAL_MS,
+    ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
+    ...(options.intervalMs === undefined ? {} : { interval: options.intervalMs }),
   });
 }
 

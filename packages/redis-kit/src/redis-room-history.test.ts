@@ -213,7 +213,7 @@ describe("RedisRoomHistory when Redis fails", () => {
       }
     }
     await server.restart();
-    await waitFor(() => own.isReady && plain.isReady, 5_000);
+    await waitFor(() => own.isReady && plain.isReady);
     for (const history of histories) {
       expect(
         (await history.append("a:app_test:back", msg(`m${Math.random()}`), limits)).offset,
