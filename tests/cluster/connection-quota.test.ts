@@ -43,6 +43,7 @@ describe("a node dies while the app is near its connection quota", () => {
     const killedAt = Date.now();
     victim.process.kill("SIGKILL");
     await until(() => reconnectStats(clients, killedAt).dropped.length >= onVictim, "the drop to be noticed");
+    // A product bound, timed on purpose: clients of a dead node are back within 10 s.
     await until(() => clients.every((cl) => cl.client.state === "connected"), "every client", {
       timeoutMs: Math.max(0, killedAt + 10_000 - Date.now()),
       intervalMs: 50,

@@ -22,6 +22,7 @@ const ROOM = "public:steady";
 const SUBSCRIBERS = 4;
 const INTERVAL_MS = 50;
 const DOWN_MS = 2_000;
+/** A product bound, timed on purpose (docs/scaling.md: publishing resumes by itself). */
 const RECOVERY_BUDGET_MS = 5_000;
 
 interface Attempt {

@@ -203,7 +203,9 @@ describe("RedisTenantDirectory when Redis fails", () => {
     await Promise.all([writerClient.connect(), readerClient.connect()]);
     writer = new RedisTenantDirectory(writerClient);
     await writer.markLoaded();
-    reader = await RedisTenantDirectory.create(readerClient, { cacheTtlMs: 100 });
+    // A command timeout far longer than what "at once" may take: serving from the cache and
+    // failing fast while Redis is down is not waiting for it.
+    reader = await RedisTenantDirectory.create(readerClient, { cacheTtlMs: 100, commandTimeoutMs: 20_000 });
   });
 
   afterAll(async () => {
@@ -226,7 +228,7 @@ describe("RedisTenantDirectory when Redis fails", () => {
     const err = await reader.byPublishableKey(newPublishableKey()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RelaybaseError);
     expect((err as RelaybaseError).code).toBe("UNAVAILABLE");
-    expect(Date.now() - started).toBeLessThan(500);
+    expect(Date.now() - started).toBeLessThan(10_000);
     const writeErr = await writer.put(app).catch((e: unknown) => e);
     expect((writeErr as RelaybaseError).code).toBe("UNAVAILABLE");
   });
