@@ -118,9 +118,17 @@ export async function connectionCount(
 // ---------------------------------------------------------------------------------------
 // Bare Socket.IO connections
 
-/** A bare Socket.IO client (no SDK, no reconnection): what the server answers, as is. */
-export function rawSocket(url: string, key: string): Socket {
-  return io(url, { auth: { key }, transports: ["websocket"], reconnection: false, forceNew: true });
+/**
+ * A bare Socket.IO client (no SDK, no reconnection): what the server answers, as is.
+ * `token`: a connection token, for a client with a user's capabilities.
+ */
+export function rawSocket(url: string, key: string, token?: string): Socket {
+  return io(url, {
+    auth: { key, ...(token ? { token } : {}) },
+    transports: ["websocket"],
+    reconnection: false,
+    forceNew: true,
+  });
 }
 
 /** "connected", or the connect error's code. */
