@@ -16,7 +16,15 @@ import { consoleClient, uniqueEmail } from "@relaybase/control-plane/testing";
 import type { WireError } from "@relaybase/protocol";
 import { createServerClient } from "@relaybase/sdk/server";
 import { io, type Socket } from "socket.io-client";
-import { expect } from "vitest";
+import { expect, inject, vi } from "vitest";
+import { getCurrentTest } from "vitest/suite";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** The suite's `expect.poll` defaults (vitest.config.ts). */
+    poll: { timeout: number; interval: number };
+  }
+}
 
 // ---------------------------------------------------------------------------------------
 // Waiting
@@ -30,7 +38,7 @@ export interface WaitOptions {
 /**
  * `expect.poll` with a message saying what is awaited:
  * `await poll("bob's message", () => got.length).toBe(1)`. A failure shows the last
- * value it saw.
+ * value it saw. Inside a test only (vitest's rule); in a hook, use `until`.
  */
 export function poll<T>(what: string, value: () => T | Promise<T>, options: WaitOptions = {}) {
   return expect.poll(value, {
@@ -42,13 +50,26 @@ export function poll<T>(what: string, value: () => T | Promise<T>, options: Wait
 
 /**
  * Resolves when `check` (sync or async) holds; fails after the timeout saying what it
- * waited for, and `detail()` (the state of things then) when given.
+ * waited for, and `detail()` (the state of things then) when given. In a test it is
+ * `poll(what, check).toBe(true)`; in a hook (starting a cluster), where `expect.poll`
+ * refuses to run, `vi.waitFor` with the same defaults.
  */
 export async function until(
   check: () => boolean | Promise<boolean>,
   what: string,
   options: WaitOptions & { detail?: () => string } = {},
 ): Promise<void> {
+  if (!getCurrentTest()) {
+    const defaults = inject("poll");
+    await vi.waitFor(
+      async () => {
+        if (!(await check()))
+          throw new Error(`waiting for ${what}${options.detail ? `\n${options.detail()}` : ""}`);
+      },
+      { timeout: options.timeoutMs ?? defaults.timeout, interval: options.intervalMs ?? defaults.interval },
+    );
+    return;
+  }
   try {
     await poll(what, check, options).toBe(true);
   } catch (err) {

@@ -26,7 +26,7 @@ import {
   freePort,
   startCluster,
 } from "../../scripts/cluster/processes.js";
-import { signUpDeveloper, sleep, until } from "../fixtures.js";
+import { poll, signUpDeveloper, sleep, until } from "../fixtures.js";
 
 export type TestCluster = Awaited<ReturnType<typeof startTestCluster>>;
 export type Developer = Awaited<ReturnType<TestCluster["developer"]>>;
@@ -221,15 +221,11 @@ export async function timeUntil(
   since: number,
   timeoutMs: number,
 ): Promise<number> {
-  const deadline = since + timeoutMs;
-  let last = "";
-  for (;;) {
-    last = await probe();
-    if (last === expected) return Date.now() - since;
-    if (Date.now() > deadline)
-      throw new Error(`still "${last}" after ${timeoutMs} ms, expected "${expected}"`);
-    await sleep(50);
-  }
+  await poll(`"${expected}" within ${timeoutMs} ms`, probe, {
+    timeoutMs: Math.max(0, since + timeoutMs - Date.now()),
+    intervalMs: 50,
+  }).toBe(expected);
+  return Date.now() - since;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 import type { GapInfo, ResumeInfo } from "@relaybase/sdk";
 import { RelaybaseHttpError, type ServerClient } from "@relaybase/sdk/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLink, until } from "../fixtures.js";
+import { sleep, startLink, until } from "../fixtures.js";
 import { startTestPlatform, type TestPlatform } from "./fixtures.js";
 
 /**
@@ -50,7 +50,7 @@ async function publishWithinLimits(server: ServerClient, n: number): Promise<voi
       return;
     } catch (err) {
       if (!(err instanceof RelaybaseHttpError) || err.code !== "RATE_LIMITED") throw err;
-      await new Promise((r) => setTimeout(r, (err.retryAfter ?? 1) * 1000));
+      await sleep((err.retryAfter ?? 1) * 1000);
     }
   }
 }

@@ -42,7 +42,7 @@ async function politely<T>(send: () => Promise<T>): Promise<T> {
     } catch (err) {
       const { code, retryAfter } = err as { code?: string; retryAfter?: number };
       if (code !== "RATE_LIMITED") throw err;
-      await new Promise((r) => setTimeout(r, (retryAfter ?? 1) * 1000));
+      await sleep((retryAfter ?? 1) * 1000);
     }
   }
 }

@@ -18,7 +18,7 @@ import { createClient, type RelaybaseClient } from "@relaybase/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, type ServiceProcess, startRedis } from "../../scripts/cluster/processes.js";
 import { createDatabase, type TestDatabase } from "../cluster/fixtures.js";
-import { signUpDeveloper } from "../fixtures.js";
+import { signUpDeveloper, until } from "../fixtures.js";
 import { buildBundles } from "./bundles.js";
 import { containerEnv, find, type K8sObject, RELEASE, render, valuesArgs } from "./chart.js";
 import { k8sTools, repoRoot } from "./k8s-tools.js";
@@ -78,16 +78,21 @@ function run(component: string, workload: K8sObject, port?: number): Pod {
 }
 
 async function readyz(pod: Pod): Promise<number> {
-  for (;;) {
-    if (pod.child.exitCode !== null) throw new Error(`${pod.component} exited:\n${pod.output()}`);
-    try {
-      const res = await fetch(`${pod.url}/readyz`);
-      if (res.ok) return res.status;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  let status = 0;
+  await until(
+    async () => {
+      if (pod.child.exitCode !== null) return true;
+      status = await fetch(`${pod.url}/readyz`).then(
+        (res) => res.status,
+        () => 0, // not listening yet
+      );
+      return status >= 200 && status < 300;
+    },
+    `${pod.component} to be ready`,
+    { timeoutMs: 50_000, detail: () => pod.output() },
+  );
+  if (pod.child.exitCode !== null) throw new Error(`${pod.component} exited:\n${pod.output()}`);
+  return status;
 }
 
 const pod = (component: string) => {
