@@ -211,7 +211,7 @@ describe("RedisRoomHistory when Redis fails", () => {
       new RedisRoomHistory(plain as unknown as RedisClient, options),
     ];
     await server.stop();
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => !own.isReady && !plain.isReady, "both clients to see Redis gone");
     for (const history of histories) {
       for (const op of [
         () => history.append("a:app_test:down", msg("m1"), limits),

@@ -221,6 +221,7 @@ describe("RedisTenantDirectory when Redis fails", () => {
     expect(await reader.byPublishableKey(app.publishableKeys[0]!)).toEqual(app);
     await server.stop();
     await new Promise((r) => setTimeout(r, 300)); // well past the cache TTL
+    await waitFor(() => !readerClient.isReady, "the reader's client to see Redis gone");
     const started = Date.now();
     expect(await reader.byId(app.appId)).toEqual(app);
     expect(await reader.byPublishableKey(app.publishableKeys[0]!)).toEqual(app);
