@@ -184,7 +184,7 @@ describe("tenant directory propagation across a cluster", () => {
         direct.room("public:news").on("headline", (data) => seen.push(data));
         await direct.room("public:news").subscribe();
         await server.publish({ room: "public:news", event: "headline", data: { to: node } });
-        await until(() => seen.length === 1, `the direct client on ${node} to get the publish`);
+        await poll(`the direct client on ${node} to get the publish`, () => seen.length).toBe(1);
         expect(seen).toEqual([{ to: node }]);
       } finally {
         direct.close();

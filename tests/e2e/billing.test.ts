@@ -7,7 +7,7 @@
 import { type StripeStandIn, startStripeStandIn } from "@relaybase/control-plane/testing";
 import { PLANS } from "@relaybase/server-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { until } from "../fixtures.js";
+import { poll, until } from "../fixtures.js";
 import { startTestPlatform, type TestPlatform } from "./fixtures.js";
 
 const PRICE_PRO = "price_e2e_pro";
@@ -95,7 +95,7 @@ describe("billing", () => {
       return accepted.status !== 413;
     }, "the scale limits to reach the REST API");
     expect(accepted?.status).toBe(202);
-    await until(() => got.length === 1, "the 100 KiB message");
+    await poll("the 100 KiB message", () => got.length).toBe(1);
     expect(got[0]).toEqual(data);
   });
 });

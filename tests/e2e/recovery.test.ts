@@ -1,7 +1,7 @@
 import type { GapInfo, ResumeInfo } from "@relaybase/sdk";
 import { RelaybaseHttpError, type ServerClient } from "@relaybase/sdk/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sleep, startLink, until } from "../fixtures.js";
+import { poll, sleep, startLink, until } from "../fixtures.js";
 import { startTestPlatform, type TestPlatform } from "./fixtures.js";
 
 /**
@@ -25,13 +25,13 @@ async function awayAndBack(p: TestPlatform, missed: number) {
   await room.subscribe();
   // One message before the blip: Socket.IO recovery needs the client to have an offset.
   await dev.server.publish({ room: "public:feed", event: "n", data: 0 });
-  await until(() => numbers.length === 1, "the first message");
+  await poll("the first message", () => numbers.length).toBe(1);
 
   proxy.down();
   await until(() => client.state !== "connected", "the client to notice the drop");
   for (let i = 1; i <= missed; i++) await publishWithinLimits(dev.server, i);
   proxy.up();
-  await until(() => resumed.length === 1, "the room to resume");
+  await poll("the room to resume", () => resumed.length).toBe(1);
   await dev.server.publish({ room: "public:feed", event: "n", data: missed + 1 });
   await until(() => numbers.at(-1) === missed + 1, "the message after the reconnect");
   await proxy.close();

@@ -34,7 +34,7 @@ describe("REST publish API", () => {
     const res = await post(publishPath(), { rooms: ["public:a", "public:b"], event: "e", data: { n: 1 } });
     expect(res.status).toBe(202);
     expect(res.body.offsets).toMatchObject({ "public:a": { offset: 1 }, "public:b": { offset: 1 } });
-    await until(() => got.length === 2, "both deliveries");
+    await poll("both deliveries", () => got.length).toBe(2);
     expect(got).toEqual(
       expect.arrayContaining([
         ["public:a", { n: 1 }],
@@ -63,7 +63,7 @@ describe("REST publish API", () => {
       { rooms: ["public:batch", "public:other"], event: "e", data: 3 },
     ]);
     expect(results.map((r) => r.offsets["public:batch"]!.offset)).toEqual([1, 2, 3]);
-    await until(() => got.length === 3, "the batch");
+    await poll("the batch", () => got.length).toBe(3);
     expect(got).toEqual([1, 2, 3]);
   });
 
@@ -242,7 +242,7 @@ describe("malformed Socket.IO traffic", () => {
     }
     await Promise.all(closes);
     await dev.server.publish({ room: "public:calm", event: "e", data: "still here" });
-    await until(() => got.length === 1, "delivery after the flood");
+    await poll("delivery after the flood", () => got.length).toBe(1);
     expect(client.state).toBe("connected");
   });
 });

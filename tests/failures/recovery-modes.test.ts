@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sleep, until } from "../fixtures.js";
+import { poll, sleep, until } from "../fixtures.js";
 import {
   type Developer,
   describeWatch,
@@ -105,7 +105,7 @@ describe("layer 1 fails, room history covers it", () => {
     const link = await c.link(c.urls.balancer);
     const w = await watch(c.client({ key: dev.publishableKey, url: link.url }), room);
     await publish(dev, room, 0);
-    await until(() => w.numbers.length === 1, "the first message");
+    await poll("the first message", () => w.numbers.length).toBe(1);
 
     // Only the client's side of the connection breaks: the node still holds the socket
     // (until its ping timeout, ~45 s) and has stored no session when the client returns
@@ -137,7 +137,7 @@ describe("layer 1 fails, room history covers it", () => {
     const link = await c.link(victim.url);
     const w = await watch(c.client({ key: dev.publishableKey, url: link.url }), room);
     await publish(dev, room, 0);
-    await until(() => w.numbers.length === 1, "the first message");
+    await poll("the first message", () => w.numbers.length).toBe(1);
 
     // kill -9: the node never sees the socket leave, so no session is stored anywhere.
     await victim.stop("SIGKILL");
@@ -165,7 +165,7 @@ describe("layer 1 fails, room history covers it", () => {
     const link = await c.link(c.urls.balancer);
     const w = await watch(c.client({ key: quiet.publishableKey, url: link.url }), room);
     await publish(quiet, room, 0);
-    await until(() => w.numbers.length === 1, "the first message");
+    await poll("the first message", () => w.numbers.length).toBe(1);
 
     // The node sees the close and stores the session: layer 1 would work, were its
     // offset still in the shared stream.
@@ -203,7 +203,7 @@ describe("history cannot reach back: the app is told, never left behind", () => 
     const link = await c.link(c.urls.balancer);
     const w = await watch(c.client({ key: dev.publishableKey, url: link.url }), room);
     await publish(dev, room, 0);
-    await until(() => w.numbers.length === 1, "the first message");
+    await poll("the first message", () => w.numbers.length).toBe(1);
     const { epoch } = w.metas[0]!;
 
     link.down();
@@ -230,7 +230,7 @@ describe("history cannot reach back: the app is told, never left behind", () => 
     const link = await c.link(c.urls.balancer);
     const w = await watch(c.client({ key: dev.publishableKey, url: link.url }), room);
     await publish(dev, room, 0);
-    await until(() => w.numbers.length === 1, "the first message");
+    await poll("the first message", () => w.numbers.length).toBe(1);
     const { epoch } = w.metas[0]!;
 
     link.down();
@@ -274,7 +274,7 @@ describe("history cannot reach back: the app is told, never left behind", () => 
       const link = await c.link(c.urls.balancer);
       w = await watch(c.client({ key: dev.publishableKey, url: link.url }), room);
       await publish(dev, room, 0);
-      await until(() => w.numbers.length === 1, "the first message");
+      await poll("the first message", () => w.numbers.length).toBe(1);
       const { epoch } = w.metas[0]!;
 
       link.down();

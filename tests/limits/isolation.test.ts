@@ -8,7 +8,7 @@ import type { WireError } from "@relaybase/protocol";
 import type { Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestPlatform, type TestPlatform } from "../e2e/fixtures.js";
-import { ack, handshake, rawSocket, sleep, until } from "../fixtures.js";
+import { ack, handshake, poll, rawSocket, sleep } from "../fixtures.js";
 import { createTestDatabase, restPublish, setLimits, type TestDatabase } from "./fixtures.js";
 
 let db: TestDatabase;
@@ -70,7 +70,7 @@ describe("a connection that keeps flooding", () => {
     expect(answered.filter((a) => !a.ok).length).toBeGreaterThan(15);
 
     await politeSends;
-    await until(() => got.length === 6, "the polite client's own messages");
+    await poll("the polite client's own messages", () => got.length).toBe(6);
     expect(got).toEqual([1, 2, 3, 4, 5, 6]);
     expect(polite.state).toBe("connected");
   });
@@ -129,7 +129,7 @@ describe("noisy neighbour", () => {
     expect(accepted).toBeLessThanOrEqual(perSecond * (Math.max(seconds, Math.ceil(floodMs / 1000)) + 2));
     expect(limited).toBeGreaterThan(statuses.length / 2);
 
-    await until(() => received.length === 12, "every message of the quiet app");
+    await poll("every message of the quiet app", () => received.length).toBe(12);
     expect(received).toEqual(quietSent);
   });
 });
