@@ -90,12 +90,12 @@ function states(client: RelaybaseClient<object>) {
   return log;
 }
 
-async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/**
+ * Waits until `condition` holds: `expect.poll` with the suite's timeout and interval
+ * (vitest.config.ts), as tests/fixtures.ts does for tests/*.
+ */
+function until(condition: () => boolean, what: string): Promise<void> {
+  return expect.poll(condition, { message: `waiting for ${what}` }).toBe(true);
 }
 
 describe("SDK against a realtime node", () => {
@@ -110,7 +110,7 @@ describe("SDK against a realtime node", () => {
     expect(room.state).toBe("subscribed");
     expect(client.state).toBe("connected");
     for (let n = 1; n <= 5; n++) await publish(app, "public:news", n);
-    await until(() => got.length === 5);
+    await expect.poll(() => got.length).toBe(5);
     expect(got.map((m) => m.n)).toEqual([1, 2, 3, 4, 5]);
     expect(got.map((m) => m.meta.offset)).toEqual([2, 3, 4, 5, 6]);
     expect(got[0]!.meta).toMatchObject({ room: "public:news", event: "chat" });
@@ -118,7 +118,13 @@ describe("SDK against a realtime node", () => {
 
     await room.unsubscribe();
     await publish(app, "public:news", 6);
-    await new Promise((r) => setTimeout(r, 50));
+    // A marker in another room, after it: one node and one socket, so frames arrive in
+    // the order the node sent them, and n=6 (had it been sent) would be in first.
+    const marker = client.room("public:marker");
+    const markers = collect(marker);
+    await marker.subscribe();
+    await publish(app, "public:marker", 7);
+    await expect.poll(() => markers.length).toBe(1);
     expect(got).toHaveLength(5);
   });
 
@@ -152,7 +158,7 @@ describe("SDK against a realtime node", () => {
     // Same id again: the server stores it once and answers with the same offset.
     expect(await b.publish("chat", { n: 2 }, { id: "my-id" })).toMatchObject({ offset: 2 });
 
-    await until(() => gotA.length === 2 && gotB.length === 1);
+    await until(() => gotA.length === 2 && gotB.length === 1, "both rooms' messages");
     expect(gotA.map((m) => m.n)).toEqual([1, 2]);
     expect(gotA[0]!.meta.from).toEqual({ connectionId: echoing.connectionId, userId: "user-1" });
     expect(gotB.map((m) => m.n)).toEqual([1]);
@@ -178,18 +184,18 @@ describe("SDK against a realtime node", () => {
     const status = statusLog(room);
     await room.subscribe();
     await publish(app, "chat:r", 1);
-    await until(() => got.length === 1);
+    await expect.poll(() => got.length).toBe(1);
     const firstConnection = client.connectionId;
 
     // A server-side namespace disconnect: not recoverable, and Socket.IO would not reconnect.
     serverSocket(client).disconnect(true);
-    await until(() => client.state !== "connected");
+    await until(() => client.state !== "connected", "the client to notice the drop");
     await publish(app, "chat:r", 2);
     await publish(app, "chat:r", 3);
     // Queued while offline; sent once the room is resubscribed.
     const queued = room.publish("chat", { n: 4 });
 
-    await until(() => client.state === "connected" && got.length === 4);
+    await until(() => client.state === "connected" && got.length === 4, "the client back with 4 messages");
     expect(await queued).toMatchObject({ offset: 4 });
     expect(got.map((m) => m.n)).toEqual([1, 2, 3, 4]);
     expect(client.connectionId).not.toBe(firstConnection);
@@ -209,15 +215,15 @@ describe("SDK against a realtime node", () => {
     const status = statusLog(room);
     await room.subscribe();
     await publish(app, "public:blip", 1);
-    await until(() => got.length === 1);
+    await expect.poll(() => got.length).toBe(1);
     const id = client.connectionId;
 
     serverSocket(client).conn.close(); // the transport drops; the server keeps the session
-    await until(() => client.state !== "connected");
+    await until(() => client.state !== "connected", "the client to notice the drop");
     await publish(app, "public:blip", 2);
     await publish(app, "public:blip", 3);
 
-    await until(() => client.state === "connected" && got.length === 3);
+    await until(() => client.state === "connected" && got.length === 3, "the client back with 3 messages");
     expect(got.map((m) => m.n)).toEqual([1, 2, 3]);
     expect(client.connectionId).toBe(id);
     expect(status.resumed).toEqual([{ room: "public:blip", recovered: true, via: "connection" }]);
@@ -242,12 +248,12 @@ describe("SDK against a realtime node", () => {
       const got = collect(room);
       await room.subscribe();
       await own.node.publisher.publish({ app, room: "public:tail", event: "chat", data: { n: 1 } });
-      await until(() => got.length === 1);
+      await expect.poll(() => got.length).toBe(1);
       own.node.io
         .of("/")
         .sockets.get(client.connectionId ?? "")!
         .conn.close();
-      await until(() => client.state !== "connected");
+      await until(() => client.state !== "connected", "the client to notice the drop");
       // Stored at the next offset but fanned out to no one: to this client, that is a
       // message published on another node while its session was being restored there.
       // It is the room's last message, so nothing later reveals the hole.
@@ -258,7 +264,7 @@ describe("SDK against a realtime node", () => {
         retentionOf(app),
       );
 
-      await until(() => client.state === "connected" && got.length === 2);
+      await until(() => client.state === "connected" && got.length === 2, "the client back with 2 messages");
       expect(got.map((m) => m.n)).toEqual([1, 2]);
       expect(log.at(-1)).toMatchObject({ current: "connected", recovered: true });
     } finally {
@@ -274,14 +280,14 @@ describe("SDK against a realtime node", () => {
     const status = statusLog(room);
     await room.subscribe();
     await publish(app, "public:gap", 1);
-    await until(() => got.length === 1);
+    await expect.poll(() => got.length).toBe(1);
 
     serverSocket(client).disconnect(true);
-    await until(() => client.state !== "connected");
+    await until(() => client.state !== "connected", "the client to notice the drop");
     for (let n = 2; n <= 6; n++) await publish(app, "public:gap", n);
     const epoch = room.position!.epoch;
 
-    await until(() => status.gaps.length === 1);
+    await expect.poll(() => status.gaps.length).toBe(1);
     expect(status.gaps[0]).toEqual({
       room: "public:gap",
       lastOffset: 1,
@@ -291,7 +297,7 @@ describe("SDK against a realtime node", () => {
     });
     expect(status.resumed).toEqual([{ room: "public:gap", recovered: false, via: "history" }]);
     await publish(app, "public:gap", 7);
-    await until(() => got.length === 2);
+    await expect.poll(() => got.length).toBe(2);
     expect(got.map((m) => m.n)).toEqual([1, 7]);
   });
 
@@ -312,11 +318,11 @@ describe("SDK against a realtime node", () => {
       const log = states(client);
       await client.room("chat:t").subscribe();
       const id = client.connectionId;
-      // The 3 s token is replaced halfway through its life, each time, over the same connection.
-      await new Promise((r) => setTimeout(r, 4_500));
+      // The 3 s token is replaced halfway through its life, each time, over the same
+      // connection: the 4th token comes 1.5 s after the first one expired.
+      await expect.poll(() => issued).toBeGreaterThanOrEqual(4);
       expect(client.state).toBe("connected");
       expect(client.connectionId).toBe(id);
-      expect(issued).toBeGreaterThanOrEqual(3);
       expect(log.filter((s) => s.current === "disconnected")).toEqual([]);
     } finally {
       endpoint.close();
@@ -344,7 +350,7 @@ describe("SDK against a realtime node", () => {
     const room = client.room("public:exp");
     await room.subscribe();
     const id = client.connectionId;
-    await until(() => client.state === "connected" && client.connectionId !== id, 8_000);
+    await until(() => client.state === "connected" && client.connectionId !== id, "a new connection");
     expect(errors).toContain("UNAVAILABLE"); // the failed refreshes were reported
     expect(calls).toBeGreaterThanOrEqual(3);
     expect(room.state).toBe("subscribed");
@@ -357,13 +363,22 @@ describe("SDK against a realtime node", () => {
     const client = connect(app, { url: other.url });
     const log = states(client);
     await client.room("public:d").subscribe();
+    const closedBy = new Promise<string>((r) =>
+      draining.io
+        .of("/")
+        .sockets.get(client.connectionId ?? "")!
+        .once("disconnect", r),
+    );
     const closing = draining.close();
-    await until(() => log.some((s) => s.error?.code === "SERVER_SHUTTING_DOWN"));
-    // The client closed its side first, well before the server's deadline.
-    await until(() => draining.io.of("/").sockets.size === 0, 1_500);
+    await until(() => log.some((s) => s.error?.code === "SERVER_SHUTTING_DOWN"), "the shutdown notice");
+    // The client closed its transport first: at its deadline the node would have closed
+    // the socket itself ("server shutting down").
+    expect(await closedBy).toBe("transport close");
     await closing;
-    await new Promise((r) => setTimeout(r, 300));
-    expect(client.state).not.toBe("failed");
+    // It keeps trying: a later attempt against the node that is gone, and still not failed.
+    const mark = log.length;
+    await until(() => log.slice(mark).some((s) => s.current !== "connected"), "a reconnect attempt");
+    expect(log.map((s) => s.current)).not.toContain("failed");
     expect(["disconnected", "reconnecting"]).toContain(client.state);
   });
 
@@ -374,7 +389,7 @@ describe("SDK against a realtime node", () => {
     const errors: string[] = [];
     client.on("error", (e) => errors.push(e.code));
     const pending = client.room("public:x").subscribe();
-    await until(() => client.state === "failed");
+    await expect.poll(() => client.state).toBe("failed");
     expect(client.error).toMatchObject({ code: "INVALID_KEY", retry: "never" });
     expect(log.at(-1)).toMatchObject({ current: "failed", error: { code: "INVALID_KEY" } });
     expect(errors).toEqual(["INVALID_KEY"]);
@@ -393,7 +408,7 @@ describe("SDK against a realtime node", () => {
     await expect(room.publish("chat", { n: 1 })).rejects.toMatchObject({ code: "UNAVAILABLE" });
     await publish(app, "chat:c", 1);
     client.connect();
-    await until(() => got.length === 1);
+    await expect.poll(() => got.length).toBe(1);
     expect(room.state).toBe("subscribed");
   });
 });

@@ -1,6 +1,7 @@
 import { createClient } from "@relaybase/sdk";
 import { RelaybaseHttpError } from "@relaybase/sdk/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { poll, until } from "../fixtures.js";
 import {
   type Developer,
   type PrivatePostgres,
@@ -10,7 +11,6 @@ import {
   startTestCluster,
   type TestCluster,
   timeUntil,
-  until,
 } from "./fixtures.js";
 
 /**
@@ -21,6 +21,10 @@ import {
  * known app still connect to each node, subscribe, and receive REST publishes.
  *
  * The cluster's control plane runs on a private Postgres that the last test stops.
+ *
+ * The 5 s are a product bound (docs: a console change reaches every node within
+ * seconds), so these tests assert the measured time on purpose; it is a wide bound for a
+ * cache TTL of well under a second.
  */
 const PROPAGATION_LIMIT_MS = 5_000;
 const GOOD = "https://good.example";
@@ -144,14 +148,10 @@ describe("tenant directory propagation across a cluster", () => {
 
     await pg!.stop();
     // The control plane sees its database gone…
-    let ready = 0;
-    const readyAt = Date.now();
-    while (Date.now() - readyAt < 10_000) {
-      ready = (await fetch(`${c.urls.controlPlane}/readyz`)).status;
-      if (ready === 503) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(ready).toBe(503);
+    await poll(
+      "the control plane's /readyz to say its database is gone",
+      async () => (await fetch(`${c.urls.controlPlane}/readyz`)).status,
+    ).toBe(503);
     await expect(dev.trpc.apps.list.query()).rejects.toThrow();
     // …and then it is gone too.
     await c.cluster.controlPlane.stop("SIGKILL");
@@ -184,7 +184,7 @@ describe("tenant directory propagation across a cluster", () => {
         direct.room("public:news").on("headline", (data) => seen.push(data));
         await direct.room("public:news").subscribe();
         await server.publish({ room: "public:news", event: "headline", data: { to: node } });
-        await until(() => seen.length === 1, `the direct client on ${node} to get the publish`);
+        await poll(`the direct client on ${node} to get the publish`, () => seen.length).toBe(1);
         expect(seen).toEqual([{ to: node }]);
       } finally {
         direct.close();

@@ -10,7 +10,6 @@ import { chownSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { consoleClient, uniqueEmail } from "@relaybase/control-plane/testing";
 import {
   type ClientOptions,
   type ConnectionState,
@@ -27,6 +26,7 @@ import {
   freePort,
   startCluster,
 } from "../../scripts/cluster/processes.js";
+import { poll, signUpDeveloper, sleep, until } from "../fixtures.js";
 
 export type TestCluster = Awaited<ReturnType<typeof startTestCluster>>;
 export type Developer = Awaited<ReturnType<TestCluster["developer"]>>;
@@ -118,33 +118,18 @@ export async function startTestCluster(options: TestClusterOptions = {}) {
      */
     async developer(appOptions: { allowedOrigins?: string[]; clientPublish?: boolean; plan?: PlanId } = {}) {
       const { plan, ...createOptions } = appOptions;
-      const { client: trpc } = consoleClient(urls.controlPlane);
-      await trpc.auth.signup.mutate({ email: uniqueEmail("cluster"), password: "correct horse battery" });
-      const { app, publishableKey } = await trpc.apps.create.mutate({ name: "cluster", ...createOptions });
-      const { secret, key } = await trpc.keys.create.mutate({
-        appId: app.id,
-        kind: "secret",
-        name: "server",
-      });
+      const dev = await signUpDeveloper(urls, { name: "cluster", ...createOptions });
       if (plan) {
         if (!database)
           throw new Error("developer({ plan }) needs startTestCluster({ sharedPostgres: true })");
         await database.query("UPDATE orgs SET plan = $1 WHERE id = (SELECT org_id FROM apps WHERE id = $2)", [
           plan,
-          app.id,
+          dev.appId,
         ]);
         // Any change to the app publishes it to the directory again, with the plan's limits.
-        await trpc.apps.update.mutate({ appId: app.id, name: `cluster (${plan})` });
+        await dev.trpc.apps.update.mutate({ appId: dev.appId, name: `cluster (${plan})` });
       }
-      return {
-        trpc,
-        appId: app.id,
-        publishableKey: publishableKey.publishableKey!,
-        publishableKeyId: publishableKey.id,
-        secret: secret!,
-        secretKeyId: key.id,
-        server: serverClient(app.id, secret!, urls.rest, urls.controlPlane),
-      };
+      return dev;
     },
     /** An SDK client (WebSocket only), closed with the cluster. Through the balancer unless `url` is given. */
     client<E extends object = Record<string, unknown>>(options: Partial<ClientOptions> & { key: string }) {
@@ -180,22 +165,6 @@ export async function startTestCluster(options: TestClusterOptions = {}) {
 export function serverClient(appId: string, secretKey: string, restUrl: string, controlPlaneUrl: string) {
   return createServerClient({ appId, secretKey, restUrl, controlPlaneUrl });
 }
-
-/** Resolves when `check` holds; rejects after `timeoutMs` saying what it waited for. */
-export async function until(
-  check: () => boolean,
-  what = "condition",
-  timeoutMs = 10_000,
-  everyMs = 10,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------------------
 // Handshake probes
@@ -242,22 +211,21 @@ export async function probeHandshake(
   }
 }
 
-/** Polls `probe` until it returns `expected`; resolves with the milliseconds it took from `since`. */
+/**
+ * Polls `probe` until it returns `expected`; resolves with the milliseconds it took from
+ * `since`, for tests of a product bound (e.g. propagation within 5 s) and for reports.
+ */
 export async function timeUntil(
   probe: () => Promise<string>,
   expected: string,
   since: number,
   timeoutMs: number,
 ): Promise<number> {
-  const deadline = since + timeoutMs;
-  let last = "";
-  for (;;) {
-    last = await probe();
-    if (last === expected) return Date.now() - since;
-    if (Date.now() > deadline)
-      throw new Error(`still "${last}" after ${timeoutMs} ms, expected "${expected}"`);
-    await sleep(50);
-  }
+  await poll(`"${expected}" within ${timeoutMs} ms`, probe, {
+    timeoutMs: Math.max(0, since + timeoutMs - Date.now()),
+    intervalMs: 50,
+  }).toBe(expected);
+  return Date.now() - since;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -472,8 +440,7 @@ export async function untilAllDelivered(
   return until(
     () => clients.every((c) => c.ledger.has(published.get(c.room)!)),
     "every client to have every message",
-    timeoutMs,
-    50,
+    { timeoutMs, intervalMs: 50 },
   ).then(
     () => true,
     // Let the assertions on the summary say what is missing.

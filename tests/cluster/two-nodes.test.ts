@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Developer, startTestCluster, type TestCluster, until } from "./fixtures.js";
+import { poll, until } from "../fixtures.js";
+import { type Developer, startTestCluster, type TestCluster } from "./fixtures.js";
 
 /**
  * Two realtime nodes and one REST instance as separate processes sharing Redis. One
@@ -56,7 +57,7 @@ describe("a cluster of two realtime nodes", () => {
 
     const first = await alice.room("chat:lobby").publish("chat", { text: "hi from A" });
     const second = await alice.room("chat:lobby").publish("chat", { text: "still A" });
-    await until(() => bobGot.length === 2, "bob on node B to get alice's two messages");
+    await poll("bob on node B to get alice's two messages", () => bobGot.length).toBe(2);
 
     expect(bobGot).toEqual([
       { data: { text: "hi from A" }, offset: first.offset, userId: "alice" },
@@ -68,7 +69,7 @@ describe("a cluster of two realtime nodes", () => {
     const aliceGot: unknown[] = [];
     alice.room("chat:lobby").on("chat", (data) => aliceGot.push(data));
     await bob.room("chat:lobby").publish("chat", { text: "hi from B" });
-    await until(() => aliceGot.length === 1, "alice on node A to get bob's message");
+    await poll("alice on node A to get bob's message", () => aliceGot.length).toBe(1);
     expect(aliceGot).toEqual([{ text: "hi from B" }]);
   });
 });

@@ -7,7 +7,8 @@
 import { type StripeStandIn, startStripeStandIn } from "@relaybase/control-plane/testing";
 import { PLANS } from "@relaybase/server-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, startTestPlatform, type TestPlatform, until } from "./fixtures.js";
+import { poll, until } from "../fixtures.js";
+import { startTestPlatform, type TestPlatform } from "./fixtures.js";
 
 const PRICE_PRO = "price_e2e_pro";
 const PRICE_SCALE = "price_e2e_scale";
@@ -89,16 +90,12 @@ describe("billing", () => {
 
     // Same platform, no restart: the same publish now goes through and reaches the subscriber.
     let accepted: Response | undefined;
-    await eventually(
-      async () => {
-        accepted = await publish();
-        return accepted.status !== 413;
-      },
-      "the scale limits to reach the REST API",
-      5_000,
-    );
+    await until(async () => {
+      accepted = await publish();
+      return accepted.status !== 413;
+    }, "the scale limits to reach the REST API");
     expect(accepted?.status).toBe(202);
-    await until(() => got.length === 1, "the 100 KiB message");
+    await poll("the 100 KiB message", () => got.length).toBe(1);
     expect(got[0]).toEqual(data);
   });
 });

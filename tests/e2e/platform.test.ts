@@ -1,6 +1,7 @@
 import type { MessageMeta } from "@relaybase/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestPlatform, type TestPlatform, until } from "./fixtures.js";
+import { poll, until } from "../fixtures.js";
+import { startTestPlatform, type TestPlatform } from "./fixtures.js";
 
 let p: TestPlatform;
 beforeAll(async () => {
@@ -31,7 +32,7 @@ describe("the whole platform, as a developer uses it", () => {
       event: "greeting",
       data: { text: "hello" },
     });
-    await until(() => received.length === 1, "the REST publish");
+    await poll("the REST publish", () => received.length).toBe(1);
     const [data, meta] = received[0]!;
     expect(data).toEqual({ text: "hello" });
     expect(meta).toMatchObject({ room: "chat:lobby", event: "greeting", id: published.id, offset: 1 });
@@ -59,15 +60,15 @@ describe("the whole platform, as a developer uses it", () => {
     aliceRoom.on("say", (d) => aliceGot.push(d.text));
 
     await aliceRoom.publish("say", { text: "hi bob" });
-    await until(() => got.length === 1, "bob's message");
+    await poll("bob's message", () => got.length).toBe(1);
     expect(got).toEqual([{ text: "hi bob", from: "alice" }]);
 
     await bobRoom.unsubscribe();
     await aliceRoom.publish("say", { text: "are you there?" });
     // Alice receives her own message (echo), which shows it went out; Bob must not.
-    await until(() => aliceGot.length === 2, "alice's echo");
+    await poll("alice's echo", () => aliceGot.length).toBe(2);
     await dev.server.publish({ room: "chat:1", event: "say", data: { text: "over REST" } });
-    await until(() => aliceGot.length === 3, "the REST message at alice");
+    await poll("the REST message at alice", () => aliceGot.length).toBe(3);
     expect(got).toHaveLength(1);
   });
 
@@ -113,7 +114,7 @@ describe("isolation between apps", () => {
     await two.server.publish({ room: "public:lobby", event: "e", data: "for two" });
     await until(() => seen.one!.length === 1 && seen.two!.length === 1, "both deliveries");
     await one.server.publish({ room: "public:lobby", event: "e", data: "again one" });
-    await until(() => seen.one!.length === 2, "the second delivery");
+    await poll("the second delivery", () => seen.one!.length).toBe(2);
     expect(seen).toEqual({ one: ["for one", "again one"], two: ["for two"] });
   });
 

@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { poll } from "../fixtures.js";
 import { startTestPlatform, type TestPlatform } from "./fixtures.js";
 
 const script = fileURLToPath(new URL("../../examples/python/subscribe.py", import.meta.url));
@@ -39,22 +40,20 @@ function runExample(...args: string[]) {
 describe("a Python client (python-socketio)", () => {
   it("subscribes and receives every message, the recovery offset argument notwithstanding", async () => {
     const py = runExample(dev.publishableKey, "public:py");
-    await expect.poll(() => py.lines[0], { timeout: 15_000 }).toMatchObject({ subscribed: { ok: true } });
+    await poll("the subscribe ack", () => py.lines[0]).toMatchObject({ subscribed: { ok: true } });
     for (const n of [1, 2, 3]) await dev.server.publish({ room: "public:py", event: "tick", data: { n } });
-    await expect
-      .poll(() => py.lines.filter((l) => l.message).map((l) => [l.message.offset, l.message.data.n]), {
-        timeout: 10_000,
-      })
-      .toEqual([
-        [1, 1],
-        [2, 2],
-        [3, 3],
-      ]);
+    await poll("the three messages", () =>
+      py.lines.filter((l) => l.message).map((l) => [l.message.offset, l.message.data.n]),
+    ).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+    ]);
     expect(py.stderr()).not.toMatch(/Traceback|TypeError/);
   });
 
   it("sees a refused handshake's code in connect_error's data", async () => {
     const py = runExample("pk_not_a_real_key", "public:py");
-    await expect.poll(() => py.lines[0], { timeout: 15_000 }).toEqual({ refused: "INVALID_KEY" });
+    await poll("the refusal", () => py.lines[0]).toEqual({ refused: "INVALID_KEY" });
   });
 });

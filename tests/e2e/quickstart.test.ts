@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../scripts/cluster/processes.js";
+import { until } from "../fixtures.js";
 
 /**
  * The README's quickstart, run as a newcomer would: `npm start` in one process, the
@@ -37,11 +38,12 @@ beforeAll(async () => {
   });
   platform.stdout!.on("data", (chunk) => (output += chunk));
   platform.stderr!.on("data", (chunk) => (output += chunk));
-  const deadline = Date.now() + 60_000;
-  while (!output.includes("examples/quickstart.ts")) {
-    if (Date.now() > deadline || platform.exitCode !== null) throw new Error(`npm start failed:\n${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await until(
+    () => output.includes("examples/quickstart.ts") || platform.exitCode !== null,
+    "npm start to print its banner",
+    { timeoutMs: 60_000, detail: () => output },
+  );
+  if (!output.includes("examples/quickstart.ts")) throw new Error(`npm start failed:\n${output}`);
 }, 90_000);
 
 afterAll(async () => {

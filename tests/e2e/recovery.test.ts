@@ -1,7 +1,8 @@
 import type { GapInfo, ResumeInfo } from "@relaybase/sdk";
 import { RelaybaseHttpError, type ServerClient } from "@relaybase/sdk/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startProxy, startTestPlatform, type TestPlatform, until } from "./fixtures.js";
+import { poll, sleep, startLink, until } from "../fixtures.js";
+import { startTestPlatform, type TestPlatform } from "./fixtures.js";
 
 /**
  * A client loses its connection, 20 messages are published over REST while it is away,
@@ -12,7 +13,7 @@ import { startProxy, startTestPlatform, type TestPlatform, until } from "./fixtu
  */
 async function awayAndBack(p: TestPlatform, missed: number) {
   const dev = await p.developer();
-  const proxy = await startProxy(p.urls.realtime);
+  const proxy = await startLink(p.urls.realtime);
   const client = p.client({ key: dev.publishableKey, url: proxy.url, reconnectionDelayMs: 50 });
   const room = client.room("public:feed");
   const numbers: number[] = [];
@@ -24,13 +25,13 @@ async function awayAndBack(p: TestPlatform, missed: number) {
   await room.subscribe();
   // One message before the blip: Socket.IO recovery needs the client to have an offset.
   await dev.server.publish({ room: "public:feed", event: "n", data: 0 });
-  await until(() => numbers.length === 1, "the first message");
+  await poll("the first message", () => numbers.length).toBe(1);
 
   proxy.down();
   await until(() => client.state !== "connected", "the client to notice the drop");
   for (let i = 1; i <= missed; i++) await publishWithinLimits(dev.server, i);
   proxy.up();
-  await until(() => resumed.length === 1, "the room to resume");
+  await poll("the room to resume", () => resumed.length).toBe(1);
   await dev.server.publish({ room: "public:feed", event: "n", data: missed + 1 });
   await until(() => numbers.at(-1) === missed + 1, "the message after the reconnect");
   await proxy.close();
@@ -49,7 +50,7 @@ async function publishWithinLimits(server: ServerClient, n: number): Promise<voi
       return;
     } catch (err) {
       if (!(err instanceof RelaybaseHttpError) || err.code !== "RATE_LIMITED") throw err;
-      await new Promise((r) => setTimeout(r, (err.retryAfter ?? 1) * 1000));
+      await sleep((err.retryAfter ?? 1) * 1000);
     }
   }
 }

@@ -3,13 +3,11 @@
  * realtime nodes behind a balancer, REST instances), optionally on a redis-server this
  * test owns so it can kill and restart it on the same port; developers who sign up
  * through the console API; SDK subscribers that record everything they see; and a TCP
- * link between one client and the cluster that can fail in the ways networks do.
+ * link (tests/fixtures.ts `startLink`) between one client and the cluster, closed with it.
  */
 import { mkdtemp, rm } from "node:fs/promises";
-import { connect, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { consoleClient, uniqueEmail } from "@relaybase/control-plane/testing";
 import {
   type ClientOptions,
   type ConnectionState,
@@ -20,7 +18,6 @@ import {
   type RelaybaseError,
   type ResumeInfo,
 } from "@relaybase/sdk";
-import { createServerClient } from "@relaybase/sdk/server";
 import { createClient as createRedisClient } from "redis";
 import {
   type Cluster,
@@ -29,6 +26,7 @@ import {
   startCluster,
   startRedis,
 } from "../../scripts/cluster/processes.js";
+import { signUpDeveloper, startLink, until } from "../fixtures.js";
 
 export type RedisConnection = ReturnType<typeof createRedisClient>;
 export type FailureCluster = Awaited<ReturnType<typeof startFailureCluster>>;
@@ -70,7 +68,7 @@ export async function startFailureCluster(options: FailureClusterOptions = {}) {
 
   try {
     redis = await startRedis(redisPort);
-    await waitForRedis(redisUrl, 10_000);
+    await waitForRedis(redisUrl);
     cluster = await startCluster({
       nodes: options.nodes ?? 2,
       restInstances: 1,
@@ -99,7 +97,7 @@ export async function startFailureCluster(options: FailureClusterOptions = {}) {
     async restartRedis(): Promise<void> {
       if (redis) throw new Error("redis-server is still running");
       redis = await startRedis(redisPort);
-      await waitForRedis(redisUrl, 10_000);
+      await waitForRedis(redisUrl);
     },
     /** A plain node-redis connection to the cluster's Redis, closed with the cluster. */
     async redis(): Promise<RedisConnection> {
@@ -111,21 +109,7 @@ export async function startFailureCluster(options: FailureClusterOptions = {}) {
     },
     /** A developer who signed up and created an app with a secret key, through the console API. */
     async developer() {
-      const { client: trpc } = consoleClient(urls.controlPlane);
-      await trpc.auth.signup.mutate({ email: uniqueEmail("failures"), password: "correct horse battery" });
-      const { app, publishableKey } = await trpc.apps.create.mutate({ name: "failures" });
-      const { secret } = await trpc.keys.create.mutate({ appId: app.id, kind: "secret", name: "server" });
-      return {
-        appId: app.id,
-        publishableKey: publishableKey.publishableKey!,
-        secret: secret!,
-        server: createServerClient({
-          appId: app.id,
-          secretKey: secret!,
-          restUrl: urls.rest,
-          controlPlaneUrl: urls.controlPlane,
-        }),
-      };
+      return signUpDeveloper(urls, { name: "failures" });
     },
     /** An SDK client (WebSocket, quick reconnects), through the balancer unless `url` is given. */
     client(options: Partial<ClientOptions> & { key: string }): RelaybaseClient {
@@ -155,94 +139,21 @@ export async function startFailureCluster(options: FailureClusterOptions = {}) {
   };
 }
 
-export async function waitForRedis(url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+/** Resolves once the redis-server at `url` answers PING. */
+export async function waitForRedis(url: string): Promise<void> {
+  await until(async () => {
     const probe = createRedisClient({ url, socket: { reconnectStrategy: false, connectTimeout: 500 } });
     probe.on("error", () => {});
     try {
       await probe.connect();
       await probe.ping();
       await probe.disconnect();
-      return;
+      return true;
     } catch {
       await probe.disconnect().catch(() => {});
-      if (Date.now() > deadline) throw new Error(`redis-server at ${url} did not answer`);
-      await sleep(25);
+      return false;
     }
-  }
-}
-
-/**
- * A TCP link standing in for the network between one client and the cluster:
- * - `down()`: every open connection is dropped on both sides (the node sees a close and
- *   stores the Socket.IO session) and new ones are refused until `up()`;
- * - `cutClientSide()`: only the client's side is dropped; the node's side stays open and
- *   silent, so the node does not see the disconnection (and stores no session) until its
- *   ping timeout, long after the client is back;
- * - `retarget(url)`: later connections go elsewhere (another node, the balancer).
- */
-export async function startLink(initialTarget: string) {
-  let target = initialTarget;
-  let isDown = false;
-  const pairs = new Set<{ inbound: Socket; outbound: Socket }>();
-  const zombies = new Set<Socket>();
-  const server: Server = createServer((inbound) => {
-    inbound.on("error", () => {});
-    if (isDown) {
-      inbound.destroy();
-      return;
-    }
-    const { hostname, port } = new URL(target);
-    const outbound = connect(Number(port), hostname);
-    outbound.on("error", () => {});
-    const pair = { inbound, outbound };
-    pairs.add(pair);
-    const closeBoth = () => {
-      if (!pairs.delete(pair)) return;
-      inbound.destroy();
-      outbound.destroy();
-    };
-    inbound.on("close", closeBoth);
-    outbound.on("close", closeBoth);
-    inbound.pipe(outbound).pipe(inbound);
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    down() {
-      isDown = true;
-      for (const { inbound, outbound } of [...pairs]) {
-        inbound.destroy();
-        outbound.destroy();
-      }
-    },
-    up() {
-      isDown = false;
-    },
-    cutClientSide() {
-      for (const pair of [...pairs]) {
-        pairs.delete(pair);
-        pair.inbound.unpipe(pair.outbound);
-        pair.outbound.unpipe(pair.inbound);
-        pair.outbound.pause();
-        zombies.add(pair.outbound);
-        pair.inbound.destroy();
-      }
-    },
-    retarget(url: string) {
-      target = url;
-    },
-    async close() {
-      for (const { inbound, outbound } of [...pairs]) {
-        inbound.destroy();
-        outbound.destroy();
-      }
-      for (const z of zombies) z.destroy();
-      await new Promise((r) => server.close(r));
-    },
-  };
+  }, `redis-server at ${url} to answer PING`);
 }
 
 /** Everything one subscriber saw in one room. */
@@ -337,21 +248,3 @@ export function compactNumbers(numbers: number[]): string {
 
 export const range = (from: number, to: number): number[] =>
   Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Resolves when `check` holds; rejects after `timeoutMs` with `what` (and `detail()`). */
-export async function until(
-  check: () => boolean,
-  what: string,
-  timeoutMs = 10_000,
-  detail?: () => string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail ? `\n${detail()}` : ""}`);
-    }
-    await sleep(10);
-  }
-}

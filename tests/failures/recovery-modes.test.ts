@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { poll, sleep, until } from "../fixtures.js";
 import {
   type Developer,
   describeWatch,
   type FailureCluster,
   range,
-  sleep,
   startFailureCluster,
-  until,
   type Watch,
   watch,
 } from "./fixtures.js";
@@ -43,7 +42,7 @@ async function politely<T>(send: () => Promise<T>): Promise<T> {
     } catch (err) {
       const { code, retryAfter } = err as { code?: string; retryAfter?: number };
       if (code !== "RATE_LIMITED") throw err;
-      await new Promise((r) => setTimeout(r, (retryAfter ?? 1) * 1000));
+      await sleep((retryAfter ?? 1) * 1000);
     }
   }
 }
@@ -69,12 +68,10 @@ const lastConnectRecovered = (w: Watch) =>
 async function backAndResume(name: string, link: { up(): void }, w: Watch, timeoutMs = 10_000) {
   const started = Date.now();
   link.up();
-  await until(
-    () => w.resumed.length > 0 || w.lost.length > 0,
-    "the room to resume",
+  await until(() => w.resumed.length > 0 || w.lost.length > 0, "the room to resume", {
     timeoutMs,
-    () => describeWatch(w),
-  );
+    detail: () => describeWatch(w),
+  });
   timings[name] = Date.now() - started;
 }
 
@@ -91,12 +88,9 @@ describe("layer 1 fails, room history covers it", () => {
     for (let n = 1; n <= 5; n++) await publish(dev, room, n);
     await backAndResume("a", link, w);
     await publish(dev, room, 6);
-    await until(
-      () => w.numbers.at(-1) === 6,
-      "the message after the return",
-      10_000,
-      () => describeWatch(w),
-    );
+    await until(() => w.numbers.at(-1) === 6, "the message after the return", {
+      detail: () => describeWatch(w),
+    });
 
     expect(lastConnectRecovered(w), describeWatch(w)).toBe(false);
     expect(w.resumed, describeWatch(w)).toEqual([{ room, recovered: true, via: "history" }]);
@@ -111,7 +105,7 @@ describe("layer 1 fails, room history covers it", () => {
     const link = await c.link(c.urls.balancer);
     const w = await watch(c.client({ key: dev.publishableKey, url: link.url }), room);
     await publish(dev, room, 0);
-    await until(() => w.numbers.length === 1, "the first message");
+    await poll("the first message", () => w.numbers.length).toBe(1);
 
     // Only the client's side of the connection breaks: the node still holds the socket
     // (until its ping timeout, ~45 s) and has stored no session when the client returns
@@ -122,12 +116,9 @@ describe("layer 1 fails, room history covers it", () => {
     for (let n = 1; n <= 5; n++) await publish(dev, room, n);
     await backAndResume("b-not-stored", link, w);
     await publish(dev, room, 6);
-    await until(
-      () => w.numbers.at(-1) === 6,
-      "the message after the return",
-      10_000,
-      () => describeWatch(w),
-    );
+    await until(() => w.numbers.at(-1) === 6, "the message after the return", {
+      detail: () => describeWatch(w),
+    });
 
     expect(lastConnectRecovered(w), describeWatch(w)).toBe(false);
     expect(w.resumed, describeWatch(w)).toEqual([{ room, recovered: true, via: "history" }]);
@@ -146,7 +137,7 @@ describe("layer 1 fails, room history covers it", () => {
     const link = await c.link(victim.url);
     const w = await watch(c.client({ key: dev.publishableKey, url: link.url }), room);
     await publish(dev, room, 0);
-    await until(() => w.numbers.length === 1, "the first message");
+    await poll("the first message", () => w.numbers.length).toBe(1);
 
     // kill -9: the node never sees the socket leave, so no session is stored anywhere.
     await victim.stop("SIGKILL");
@@ -156,12 +147,9 @@ describe("layer 1 fails, room history covers it", () => {
     for (let n = 1; n <= 5; n++) await publish(dev, room, n);
     await backAndResume("b-sigkill", link, w);
     await publish(dev, room, 6);
-    await until(
-      () => w.numbers.at(-1) === 6,
-      "the message after the return",
-      10_000,
-      () => describeWatch(w),
-    );
+    await until(() => w.numbers.at(-1) === 6, "the message after the return", {
+      detail: () => describeWatch(w),
+    });
 
     expect(lastConnectRecovered(w), describeWatch(w)).toBe(false);
     expect(w.resumed, describeWatch(w)).toEqual([{ room, recovered: true, via: "history" }]);
@@ -177,7 +165,7 @@ describe("layer 1 fails, room history covers it", () => {
     const link = await c.link(c.urls.balancer);
     const w = await watch(c.client({ key: quiet.publishableKey, url: link.url }), room);
     await publish(quiet, room, 0);
-    await until(() => w.numbers.length === 1, "the first message");
+    await poll("the first message", () => w.numbers.length).toBe(1);
 
     // The node sees the close and stores the session: layer 1 would work, were its
     // offset still in the shared stream.
@@ -197,12 +185,9 @@ describe("layer 1 fails, room history covers it", () => {
 
     await backAndResume("c-trimmed-stream", link, w);
     await publish(quiet, room, 3);
-    await until(
-      () => w.numbers.at(-1) === 3,
-      "the message after the return",
-      10_000,
-      () => describeWatch(w),
-    );
+    await until(() => w.numbers.at(-1) === 3, "the message after the return", {
+      detail: () => describeWatch(w),
+    });
 
     expect(lastConnectRecovered(w), describeWatch(w)).toBe(false);
     expect(w.resumed, describeWatch(w)).toEqual([{ room, recovered: true, via: "history" }]);
@@ -218,7 +203,7 @@ describe("history cannot reach back: the app is told, never left behind", () => 
     const link = await c.link(c.urls.balancer);
     const w = await watch(c.client({ key: dev.publishableKey, url: link.url }), room);
     await publish(dev, room, 0);
-    await until(() => w.numbers.length === 1, "the first message");
+    await poll("the first message", () => w.numbers.length).toBe(1);
     const { epoch } = w.metas[0]!;
 
     link.down();
@@ -228,12 +213,9 @@ describe("history cannot reach back: the app is told, never left behind", () => 
     await publishMany(dev, room, 1, 250);
     await backAndResume("d-trimmed-history", link, w);
     await publish(dev, room, 251);
-    await until(
-      () => w.numbers.at(-1) === 251,
-      "the message after the return",
-      10_000,
-      () => describeWatch(w),
-    );
+    await until(() => w.numbers.at(-1) === 251, "the message after the return", {
+      detail: () => describeWatch(w),
+    });
 
     expect(w.resumed, describeWatch(w)).toEqual([{ room, recovered: false, via: "history" }]);
     expect(w.gaps).toEqual([{ room, lastOffset: 1, epoch, newOffset: 251, newEpoch: epoch }]);
@@ -248,7 +230,7 @@ describe("history cannot reach back: the app is told, never left behind", () => 
     const link = await c.link(c.urls.balancer);
     const w = await watch(c.client({ key: dev.publishableKey, url: link.url }), room);
     await publish(dev, room, 0);
-    await until(() => w.numbers.length === 1, "the first message");
+    await poll("the first message", () => w.numbers.length).toBe(1);
     const { epoch } = w.metas[0]!;
 
     link.down();
@@ -264,19 +246,9 @@ describe("history cannot reach back: the app is told, never left behind", () => 
     await backAndResume("d-lost-keys", link, w);
     // Published after the client is back and told the room resumed.
     await publish(dev, room, 2);
-    await until(
-      () => w.gaps.length > 0,
-      "the gap",
-      10_000,
-      () => describeWatch(w),
-    );
+    await until(() => w.gaps.length > 0, "the gap", { detail: () => describeWatch(w) });
     await publish(dev, room, 3);
-    await until(
-      () => w.numbers.at(-1) === 3,
-      "the last message",
-      10_000,
-      () => describeWatch(w),
-    );
+    await until(() => w.numbers.at(-1) === 3, "the last message", { detail: () => describeWatch(w) });
 
     expect(w.gaps, describeWatch(w)).toHaveLength(1);
     const gap = w.gaps[0]!;
@@ -302,7 +274,7 @@ describe("history cannot reach back: the app is told, never left behind", () => 
       const link = await c.link(c.urls.balancer);
       w = await watch(c.client({ key: dev.publishableKey, url: link.url }), room);
       await publish(dev, room, 0);
-      await until(() => w.numbers.length === 1, "the first message");
+      await poll("the first message", () => w.numbers.length).toBe(1);
       const { epoch } = w.metas[0]!;
 
       link.down();
@@ -312,12 +284,9 @@ describe("history cannot reach back: the app is told, never left behind", () => 
       await redis.flushAll();
       await backAndResume("d-flushall", link, w);
       await publish(dev, room, 1);
-      await until(
-        () => w.numbers.at(-1) === 1,
-        "the message after the return",
-        10_000,
-        () => describeWatch(w),
-      );
+      await until(() => w.numbers.at(-1) === 1, "the message after the return", {
+        detail: () => describeWatch(w),
+      });
 
       expect(w.resumed, describeWatch(w)).toEqual([{ room, recovered: false, via: "history" }]);
       expect(w.gaps).toHaveLength(1);
@@ -337,12 +306,9 @@ describe("history cannot reach back: the app is told, never left behind", () => 
       );
       expect.soft(status, "REST publish 6 s after FLUSHALL").toBe("202");
       if (status === "202") {
-        await until(
-          () => w.numbers.at(-1) === 2,
-          "the message published 6 s later",
-          10_000,
-          () => describeWatch(w),
-        );
+        await until(() => w.numbers.at(-1) === 2, "the message published 6 s later", {
+          detail: () => describeWatch(w),
+        });
       }
       const newcomer = await watch(c.client({ key: dev.publishableKey, url: c.urls.balancer }), room).then(
         () => "subscribed",

@@ -6,9 +6,10 @@
  */
 import type { MessageEnvelope, SkipMarker } from "@relaybase/protocol";
 import type { ServerClient } from "@relaybase/sdk/server";
-import { io, type Socket } from "socket.io-client";
+import type { Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
+import { handshake, ack as rawAck, rawSocket, until } from "../fixtures.js";
 
 export interface Target {
   /** Two realtime URLs (the same one twice when embedded; node A and node B in a cluster). */
@@ -74,26 +75,17 @@ export function describeHostileInput(name: string, start: () => Promise<Target>)
       const token = userId
         ? (await dev.server.createToken({ userId, capabilities: { "*": ["subscribe", "publish"] } })).token
         : undefined;
-      const socket = io(t.realtime[node], {
-        auth: { key: dev.publishableKey, ...(token ? { token } : {}) },
-        transports: ["websocket"],
-        reconnection: false,
-        forceNew: true,
-      });
+      const socket = rawSocket(t.realtime[node], dev.publishableKey, token);
       sockets.push(socket);
       const recorder: Recorder = { socket, messages: [], skips: [] };
       socket.on("message", (m: MessageEnvelope) => recorder.messages.push(m));
       socket.on("skip", (m: SkipMarker) => recorder.skips.push(m));
-      await new Promise<void>((resolve, reject) => {
-        socket.once("connect", resolve);
-        socket.once("connect_error", reject);
-      });
+      expect(await handshake(socket)).toBe("connected");
       return recorder;
     }
 
-    async function ack(r: Recorder, event: string, payload: unknown): Promise<any> {
-      return r.socket.timeout(10_000).emitWithAck(event, payload);
-    }
+    // biome-ignore lint/suspicious/noExplicitAny: acks of hostile input are read loosely.
+    const ack = (r: Recorder, event: string, payload: unknown) => rawAck<any>(r.socket, event, payload);
 
     /** A REST publish; `body` as an object, or as JSON text. */
     async function rest(dev: Developer, body: unknown) {
@@ -109,9 +101,7 @@ export function describeHostileInput(name: string, start: () => Promise<Target>)
     async function barrier(dev: Developer, room: string, ...recorders: Recorder[]) {
       const marker = `barrier-${Math.random()}`;
       expect((await rest(dev, { room, event: "barrier", data: marker })).status).toBe(202);
-      await expect
-        .poll(() => recorders.every((r) => r.messages.some((m) => m.data === marker)), { timeout: 10_000 })
-        .toBe(true);
+      await until(() => recorders.every((r) => r.messages.some((m) => m.data === marker)), "the marker");
     }
 
     describe("deeply nested data (defect: one publish crashed the node)", () => {

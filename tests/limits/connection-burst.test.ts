@@ -5,11 +5,11 @@
  * as still deciding, and refused half a burst with `retry: never`). Embedded (one node)
  * and split over two nodes of a cluster.
  */
-import { consoleClient, uniqueEmail } from "@relaybase/control-plane/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { type Cluster, startCluster } from "../../scripts/cluster/processes.js";
 import { startTestPlatform, type TestPlatform } from "../e2e/fixtures.js";
+import { connectionCount, poll, signUpDeveloper } from "../fixtures.js";
 import { createTestDatabase, setLimits, type TestDatabase } from "./fixtures.js";
 
 const CLIENTS = 300;
@@ -53,21 +53,6 @@ async function burst(urls: string[], key: string, sockets: WebSocket[]): Promise
   return tally;
 }
 
-async function signUp(controlPlaneUrl: string) {
-  const { client: trpc } = consoleClient(controlPlaneUrl);
-  await trpc.auth.signup.mutate({ email: uniqueEmail("burst"), password: "correct horse battery" });
-  const { app, publishableKey } = await trpc.apps.create.mutate({ name: "burst" });
-  const { secret } = await trpc.keys.create.mutate({ appId: app.id, kind: "secret", name: "server" });
-  return { appId: app.id, secret: secret!, trpc, publishableKey: publishableKey.publishableKey! };
-}
-
-async function connections(restUrl: string, owner: { appId: string; secret: string }): Promise<number> {
-  const res = await fetch(`${restUrl}/v1/apps/${owner.appId}/stats`, {
-    headers: { authorization: `Bearer ${owner.secret}` },
-  });
-  return ((await res.json()) as { connections: number }).connections;
-}
-
 describe(`a burst of ${CLIENTS} handshakes under a quota of ${QUOTA}`, () => {
   let db: TestDatabase;
   const sockets: WebSocket[] = [];
@@ -87,11 +72,11 @@ describe(`a burst of ${CLIENTS} handshakes under a quota of ${QUOTA}`, () => {
     afterAll(() => p?.close());
 
     it("admits every one, and counts each once", async () => {
-      const owner = await signUp(p.urls.controlPlane);
+      const owner = await signUpDeveloper(p.urls, { name: "burst" });
       await setLimits(db, owner, limits);
       const tally = await burst([p.urls.realtime], owner.publishableKey, sockets);
       expect(Object.fromEntries(tally)).toEqual({ connected: CLIENTS });
-      expect(await connections(p.urls.rest, owner)).toBe(CLIENTS);
+      expect(await connectionCount(p.urls.rest, owner)).toBe(CLIENTS);
     }, 120_000);
   });
 
@@ -103,7 +88,10 @@ describe(`a burst of ${CLIENTS} handshakes under a quota of ${QUOTA}`, () => {
     afterAll(() => cluster?.close(), 30_000);
 
     it("admits every one, and the cluster counts each once", async () => {
-      const owner = await signUp(cluster.controlPlane.url);
+      const owner = await signUpDeveloper(
+        { controlPlane: cluster.controlPlane.url, rest: cluster.rest[0]!.url },
+        { name: "burst" },
+      );
       await setLimits(db, owner, limits);
       const tally = await burst(
         cluster.nodes.map((n) => n.url),
@@ -112,7 +100,9 @@ describe(`a burst of ${CLIENTS} handshakes under a quota of ${QUOTA}`, () => {
       );
       expect(Object.fromEntries(tally)).toEqual({ connected: CLIENTS });
       // Each node writes its count at once; the sum settles on the exact number.
-      await expect.poll(() => connections(cluster.rest[0]!.url, owner), { timeout: 10_000 }).toBe(CLIENTS);
+      await poll("the cluster's count to settle", () => connectionCount(cluster.rest[0]!.url, owner)).toBe(
+        CLIENTS,
+      );
     }, 120_000);
   });
 });

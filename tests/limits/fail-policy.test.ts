@@ -22,8 +22,8 @@ import { createLocalJWKSet } from "jose";
 import type { Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ServiceProcess, startRedis } from "../../scripts/cluster/processes.js";
-import { eventually } from "../e2e/fixtures.js";
-import { ack, handshake, rawSocket, restPublish } from "./fixtures.js";
+import { ack, handshake, rawSocket, until } from "../fixtures.js";
+import { restPublish } from "./fixtures.js";
 
 let redis: ServiceProcess;
 let client: RedisClient;
@@ -48,7 +48,7 @@ const sockets: Socket[] = [];
 
 beforeAll(async () => {
   redis = await startRedis();
-  await eventually(async () => {
+  await until(async () => {
     try {
       client = createRedisClient(redis.url);
       await client.connect();
@@ -113,7 +113,7 @@ describe("when Redis is down", () => {
     expect((await restPublish(restUrl, owner, { room: "r", event: "e", data: 2 })).status).toBe(202);
 
     await redis.stop("SIGKILL");
-    await eventually(async () => !client.isReady, "the client to notice Redis is gone");
+    await until(async () => !client.isReady, "the client to notice Redis is gone");
 
     // A limiter outage locks nobody out...
     const during = await connect();

@@ -7,7 +7,6 @@
 import { createTestDatabase, type TestDatabase } from "@relaybase/control-plane/testing";
 import type { WireError } from "@relaybase/protocol";
 import type { PlanLimits } from "@relaybase/server-kit";
-import { io, type Socket } from "socket.io-client";
 
 export { createTestDatabase, type TestDatabase };
 
@@ -71,28 +70,3 @@ export async function restPublish(
   const header = res.headers.get("retry-after");
   return { status: res.status, retryAfter: header === null ? undefined : Number(header), error: json.error };
 }
-
-/** A bare Socket.IO client (no SDK, no reconnection): what the server answers, as is. */
-export function rawSocket(url: string, key: string): Socket {
-  return io(url, { auth: { key }, transports: ["websocket"], reconnection: false, forceNew: true });
-}
-
-/** "connected", or the connect error's code. */
-export function handshake(socket: Socket): Promise<string> {
-  return new Promise((resolve) => {
-    socket.once("connect", () => resolve("connected"));
-    socket.once("connect_error", (err: Error & { data?: WireError }) =>
-      resolve(err.data?.code ?? err.message),
-    );
-  });
-}
-
-export function ack<T = { ok: boolean; error?: WireError; offset?: number }>(
-  socket: Socket,
-  event: string,
-  payload: unknown,
-): Promise<T> {
-  return socket.timeout(5_000).emitWithAck(event, payload) as Promise<T>;
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -9,16 +9,8 @@ import { secondsUntilUtcMidnight } from "@relaybase/server-kit";
 import type { Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestPlatform, type TestPlatform } from "../e2e/fixtures.js";
-import {
-  ack,
-  createTestDatabase,
-  handshake,
-  rawSocket,
-  restPublish,
-  setLimits,
-  sleep,
-  type TestDatabase,
-} from "./fixtures.js";
+import { ack, handshake, rawSocket, sleep, until } from "../fixtures.js";
+import { createTestDatabase, restPublish, setLimits, type TestDatabase } from "./fixtures.js";
 
 let db: TestDatabase;
 let p: TestPlatform;
@@ -49,6 +41,14 @@ async function subscriber(key: string, room: string) {
   return { socket, received };
 }
 
+/**
+ * Resolves once `offset` has arrived at the subscriber. A room's messages arrive in
+ * order, so a later message (a marker) being in means nothing before it is still coming.
+ */
+function arrived(watcher: { received: MessageEnvelope[] }, offset: number) {
+  return until(() => watcher.received.some((m) => m.offset === offset), `offset ${offset} to arrive`);
+}
+
 describe("client publish rate per connection", () => {
   it("acks the surplus of a burst with RATE_LIMITED and a retryAfter, and stores only what it accepted", async () => {
     const dev = await p.developer();
@@ -66,14 +66,15 @@ describe("client publish rate per connection", () => {
     for (const a of refused) {
       expect(a.error).toMatchObject({ code: "RATE_LIMITED", retry: "backoff", retryAfter: 1 });
     }
-    await sleep(200);
-    expect(watcher.received.map((m) => m.offset)).toEqual([1, 2, 3, 4, 5]);
     // Another connection of the same app has its own budget.
     const other = await connect(dev.publishableKey);
     expect(await ack(other, "publish", { room: "burst", event: "n", data: "x", id: "o1" })).toMatchObject({
       ok: true,
       offset: 6,
     });
+    // Its message is the marker: only what was accepted was delivered.
+    await arrived(watcher, 6);
+    expect(watcher.received.map((m) => m.offset)).toEqual([1, 2, 3, 4, 5, 6]);
     // The budget comes back after a second.
     await sleep(1_100);
     expect(await ack(socket, "publish", { room: "burst", event: "n", data: 9, id: "b9" })).toMatchObject({
@@ -124,15 +125,25 @@ describe("daily message quota", () => {
     expect(client).toMatchObject({ ok: false, error: { code: "DAILY_QUOTA_EXCEEDED", retry: "backoff" } });
     expect(client.error?.retryAfter).toBeGreaterThan(0);
 
+    expect(await ack(socket, "subscribe", { room: "q2" })).toMatchObject({ ok: true, offset: 1 });
+
     // Only the accepted messages were stored and delivered, with no holes in the offsets.
-    await sleep(200);
+    // The marker: with one more message allowed (a new override, read on the next
+    // lookup), a last publish; once it is in, nothing refused before it is still coming.
+    await setLimits(db, dev, { messagesPerDay: 6 });
+    await until(
+      async () =>
+        (await restPublish(p.urls.rest, dev, { room: "q1", event: "n", data: "marker" })).status === 202,
+      "the raised quota to let the marker through",
+    );
+    await arrived(watcher, 5);
     expect(watcher.received.map((m) => [m.offset, m.data])).toEqual([
       [1, 1],
       [2, 2],
       [3, 3],
       [4, 5],
+      [5, "marker"],
     ]);
-    expect(await ack(socket, "subscribe", { room: "q2" })).toMatchObject({ ok: true, offset: 1 });
   });
 });
 
@@ -170,7 +181,8 @@ describe("message size", () => {
       id: "small",
     });
     expect(small).toMatchObject({ ok: true, offset: 1 });
-    await sleep(200);
+    // The small one is the marker: nothing refused before it was delivered.
+    await arrived(watcher, 1);
     expect(watcher.received.map((m) => m.data)).toEqual([{ text: "ok" }]);
   });
 });

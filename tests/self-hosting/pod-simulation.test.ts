@@ -14,12 +14,11 @@
  * signals as the kubelet sends them, the ingress (no cluster here).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { consoleClient, uniqueEmail } from "@relaybase/control-plane/testing";
 import { createClient, type RelaybaseClient } from "@relaybase/sdk";
-import { createServerClient } from "@relaybase/sdk/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, type ServiceProcess, startRedis } from "../../scripts/cluster/processes.js";
 import { createDatabase, type TestDatabase } from "../cluster/fixtures.js";
+import { signUpDeveloper, until } from "../fixtures.js";
 import { buildBundles } from "./bundles.js";
 import { containerEnv, find, type K8sObject, RELEASE, render, valuesArgs } from "./chart.js";
 import { k8sTools, repoRoot } from "./k8s-tools.js";
@@ -88,16 +87,21 @@ function run(component: string, workload: K8sObject, port?: number, metricsPort?
 }
 
 async function readyz(pod: Pod): Promise<number> {
-  for (;;) {
-    if (pod.child.exitCode !== null) throw new Error(`${pod.component} exited:\n${pod.output()}`);
-    try {
-      const res = await fetch(`${pod.url}/readyz`);
-      if (res.ok) return res.status;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  let status = 0;
+  await until(
+    async () => {
+      if (pod.child.exitCode !== null) return true;
+      status = await fetch(`${pod.url}/readyz`).then(
+        (res) => res.status,
+        () => 0, // not listening yet
+      );
+      return status >= 200 && status < 300;
+    },
+    `${pod.component} to be ready`,
+    { timeoutMs: 50_000, detail: () => pod.output() },
+  );
+  if (pod.child.exitCode !== null) throw new Error(`${pod.component} exited:\n${pod.output()}`);
+  return status;
 }
 
 const pod = (component: string) => {
@@ -174,23 +178,16 @@ describe("the chart's pods, run as processes with the chart's environment", () =
 
   it("a developer signs up, a client connects through a node, and a REST publish reaches it", async () => {
     for (const p of pods) await readyz(p);
-    const { client: trpc } = consoleClient(pod("control-plane").url);
-    await trpc.auth.signup.mutate({ email: uniqueEmail("helm"), password: "correct horse battery" });
-    const { app, publishableKey } = await trpc.apps.create.mutate({ name: "from the chart" });
-    const { secret } = await trpc.keys.create.mutate({ appId: app.id, kind: "secret", name: "server" });
-
-    const server = createServerClient({
-      appId: app.id,
-      secretKey: secret as string,
-      restUrl: pod("rest-api").url,
-      controlPlaneUrl: pod("control-plane").url,
-    });
+    const { publishableKey, server } = await signUpDeveloper(
+      { controlPlane: pod("control-plane").url, rest: pod("rest-api").url },
+      { name: "from the chart" },
+    );
     const { token } = await server.createToken({
       userId: "alice",
       capabilities: { "chat:*": ["subscribe"] },
     });
     const client = createClient({
-      key: publishableKey.publishableKey as string,
+      key: publishableKey,
       url: pod("realtime-node").url,
       getToken: async () => token,
     });

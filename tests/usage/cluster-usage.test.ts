@@ -3,18 +3,12 @@
  * Postgres database, two realtime nodes, one REST instance): the nodes and the REST
  * instance flush to Redis, the control plane rolls up into `usage_hourly`.
  */
-import {
-  consoleClient,
-  createTestDatabase,
-  type TestDatabase,
-  uniqueEmail,
-} from "@relaybase/control-plane/testing";
+import { createTestDatabase, type TestDatabase } from "@relaybase/control-plane/testing";
 import { createClient, type RelaybaseClient } from "@relaybase/sdk";
-import { createServerClient } from "@relaybase/sdk/server";
 import { createClient as createRedis } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Cluster, startCluster } from "../../scripts/cluster/processes.js";
-import { eventually, until } from "../e2e/fixtures.js";
+import { signUpDeveloper, until } from "../fixtures.js";
 
 let db: TestDatabase;
 let cluster: Cluster;
@@ -36,7 +30,6 @@ afterAll(async () => {
 });
 
 const bytesOf = (data: unknown) => Buffer.byteLength(JSON.stringify(data));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function usageRow(appId: string) {
   const { rows } = await db.query!(
@@ -52,16 +45,10 @@ async function usageRow(appId: string) {
 
 describe("usage metering (cluster)", () => {
   it("counts publishes from REST and clients on both nodes, and every delivery, exactly", async () => {
-    const { client: trpc } = consoleClient(cluster.controlPlane.url);
-    await trpc.auth.signup.mutate({ email: uniqueEmail("usage"), password: "correct horse battery" });
-    const { app, publishableKey } = await trpc.apps.create.mutate({ name: "usage" });
-    const { secret } = await trpc.keys.create.mutate({ appId: app.id, kind: "secret", name: "server" });
-    const server = createServerClient({
-      appId: app.id,
-      secretKey: secret!,
-      restUrl: cluster.rest[0]!.url,
-      controlPlaneUrl: cluster.controlPlane.url,
-    });
+    const { trpc, appId, publishableKey, server } = await signUpDeveloper(
+      { controlPlane: cluster.controlPlane.url, rest: cluster.rest[0]!.url },
+      { name: "usage" },
+    );
     const caps = { "chat:*": ["subscribe", "publish"] as ("subscribe" | "publish")[] };
     // Two clients on each node in chat:a, and one more on node 1 in chat:b.
     const placement = [
@@ -77,7 +64,7 @@ describe("usage metering (cluster)", () => {
         const client = createClient({
           url: cluster.nodes[node]!.url,
           transports: ["websocket"],
-          key: publishableKey.publishableKey!,
+          key: publishableKey,
           getToken: async () => (await server.createToken({ userId: `u${i}`, capabilities: caps })).token,
         });
         clients.push(client);
@@ -114,7 +101,6 @@ describe("usage metering (cluster)", () => {
     await until(
       () => received.every((n, i) => n === (placement[i]!.room === "chat:a" ? 10 : 3)),
       "every client to get its room's messages",
-      15_000,
     );
 
     const expected = {
@@ -124,24 +110,40 @@ describe("usage metering (cluster)", () => {
       bytes_delivered: bytesA * 4 + bytesB,
       peak_connections: 5,
     };
-    await eventually(
+    await until(
       async () => {
-        const row = await usageRow(app.id);
+        const row = await usageRow(appId);
         return row.published === expected.published && row.delivered === expected.delivered;
       },
       "the usage to reach Postgres",
-      20_000,
+      { timeoutMs: 20_000 },
     );
-    await eventually(
-      async () => (await usageRow(app.id)).peak_connections >= 5,
-      "the peak connections",
-      10_000,
+    await until(async () => (await usageRow(appId)).peak_connections >= 5, "the peak connections");
+    // Nothing counted twice by later flushes and rollups: a marker through REST and both
+    // nodes (chat:a has clients on each) is counted by a later flush of every meter and a
+    // later rollup; then the totals are exact.
+    const marker = "marker";
+    await server.publish({ room: "chat:a", event: "m", data: marker });
+    expected.published += 1;
+    expected.delivered += 4;
+    expected.bytes_published += bytesOf(marker);
+    expected.bytes_delivered += 4 * bytesOf(marker);
+    await until(
+      () => received.every((n, i) => n === (placement[i]!.room === "chat:a" ? 11 : 3)),
+      "every chat:a client to get the marker",
     );
-    await sleep(800); // more flushes and rollups: nothing counted twice
-    expect(await usageRow(app.id)).toEqual(expected);
+    await until(
+      async () => {
+        const row = await usageRow(appId);
+        return (row.published ?? 0) >= expected.published && (row.delivered ?? 0) >= expected.delivered;
+      },
+      "the marker to be counted",
+      { timeoutMs: 20_000 },
+    );
+    expect(await usageRow(appId)).toEqual(expected);
 
     // The console reads the same.
-    const today = await trpc.usage.today.query({ appId: app.id });
+    const today = await trpc.usage.today.query({ appId });
     expect(today).toMatchObject({
       published: expected.published,
       delivered: expected.delivered,

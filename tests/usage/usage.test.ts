@@ -11,7 +11,8 @@ import {
   uniqueEmail,
 } from "@relaybase/control-plane/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, startTestPlatform, type TestPlatform, until } from "../e2e/fixtures.js";
+import { startTestPlatform, type TestPlatform } from "../e2e/fixtures.js";
+import { until } from "../fixtures.js";
 
 let db: TestDatabase;
 let p: TestPlatform;
@@ -30,7 +31,6 @@ afterAll(async () => {
 });
 
 const bytesOf = (data: unknown) => Buffer.byteLength(JSON.stringify(data));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const caps = { "chat:*": ["subscribe", "publish"] as ("subscribe" | "publish")[] };
 
 type Developer = Awaited<ReturnType<TestPlatform["developer"]>>;
@@ -77,16 +77,25 @@ describe("usage metering (embedded)", () => {
     bytes += bytesOf(data);
     await until(() => received.every((n) => n === 16), "every client to get every message");
 
-    await eventually(async () => {
+    await until(async () => {
       const t = await today(dev);
       return t.published === 16 && t.delivered === 51;
     }, "the usage to be rolled up");
-    await sleep(400); // a few more flushes and rollups: nothing is counted twice
+    // Nothing is counted twice by a later flush or rollup: a marker published after
+    // everything above is counted by a later one, and then the totals are exact.
+    const marker = { marker: true };
+    await dev.server.publish({ room: "chat:usage", event: "m", data: marker });
+    bytes += bytesOf(marker);
+    await until(() => received.every((n) => n === 17), "every client to get the marker");
+    await until(async () => {
+      const t = await today(dev);
+      return t.published >= 17 && t.delivered >= 54;
+    }, "the marker to be counted");
     const t = await today(dev);
     expect(t).toMatchObject({
-      published: 16,
+      published: 17,
       bytesPublished: bytes,
-      delivered: 3 * 16 + 3,
+      delivered: 3 * 17 + 3,
       bytesDelivered: 3 * bytes + 3 * bytesOf(data),
       peakConnections: 3,
       messagesPerDay: 200_000,
@@ -99,14 +108,14 @@ describe("usage metering (embedded)", () => {
     const sum = (key: "published" | "delivered" | "bytesPublished" | "bytesDelivered") =>
       hours.reduce((a, h) => a + h[key], 0);
     expect([sum("published"), sum("delivered"), sum("bytesPublished"), sum("bytesDelivered")]).toEqual([
-      16,
+      17,
       deliveries,
       bytes,
       t.bytesDelivered,
     ]);
     const days = await dev.trpc.usage.series.query({ appId: dev.appId, granularity: "day" });
     expect(days).toHaveLength(30);
-    expect(days.at(-1)).toMatchObject({ published: 16, delivered: deliveries, peakConnections: 3 });
+    expect(days.at(-1)).toMatchObject({ published: 17, delivered: deliveries, peakConnections: 3 });
 
     // Another app saw nothing, and cannot read this one.
     expect(await today(other)).toMatchObject({
@@ -150,14 +159,22 @@ describe("usage metering (embedded)", () => {
       await rooms[0]!.publish("m", data);
     }
     await until(() => received.every((n) => n === 15), "every client to get 15 messages");
-    await eventually(async () => {
+    await until(async () => {
       const t = await today(dev);
       return t.published === 15 && t.delivered === 45;
     }, "15 published and 45 delivered");
-    await sleep(400);
+    // A 16th message as a marker: once a later flush and rollup counted it, nothing of
+    // the first 15 has been counted twice.
+    await dev.server.publish({ room: "chat:exact", event: "m", data: "marker" });
+    bytes += bytesOf("marker");
+    await until(() => received.every((n) => n === 16), "every client to get the marker");
+    await until(async () => {
+      const t = await today(dev);
+      return t.published >= 16 && t.delivered >= 48;
+    }, "the marker to be counted");
     expect(await today(dev)).toMatchObject({
-      published: 15,
-      delivered: 45,
+      published: 16,
+      delivered: 48,
       bytesPublished: bytes,
       bytesDelivered: 3 * bytes,
     });
@@ -173,19 +190,29 @@ describe("usage metering (embedded)", () => {
     expect((await today(dev)).messagesPerDay).toBe(10);
 
     const publish = (n: number) => dev.server.publish({ room: "public:q", event: "e", data: n });
+    // Markers from another app: the meter flushes one batch at a time and the rollup checks
+    // the quota before the next batch, so once a marker published after a count is rolled
+    // up, any notice that count would raise has been written.
+    const markers = await p.developer();
+    let markersSent = 0;
+    const rolledUpAfter = async () => {
+      markersSent++;
+      await markers.server.publish({ room: "public:marker", event: "e", data: markersSent });
+      await until(async () => (await today(markers)).published === markersSent, "the marker to be rolled up");
+    };
     for (let n = 1; n <= 7; n++) await publish(n);
-    await eventually(async () => (await today(dev)).published === 7, "7 published");
-    await sleep(300);
+    await until(async () => (await today(dev)).published === 7, "7 published");
+    await rolledUpAfter();
     expect(await dev.trpc.usage.notices.query({ appId: dev.appId })).toEqual([]);
 
     await publish(8); // 80%
-    await eventually(
+    await until(
       async () => (await dev.trpc.usage.notices.query({ appId: dev.appId })).length > 0,
       "the 80% notice",
     );
     await publish(9);
-    await eventually(async () => (await today(dev)).published === 9, "9 published");
-    await sleep(300);
+    await until(async () => (await today(dev)).published === 9, "9 published");
+    await rolledUpAfter();
     const notices = await dev.trpc.usage.notices.query({ appId: dev.appId });
     expect(notices).toHaveLength(1);
     expect(notices[0]).toMatchObject({

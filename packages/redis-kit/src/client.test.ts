@@ -39,10 +39,10 @@ describe("Redis client helpers", () => {
   it("fails at once on a client that is not connected", async () => {
     const idle = createRedisClient(SHARED_REDIS_URL);
     const started = Date.now();
-    const err = await call(idle, ["PING"], 1_000).catch((e: unknown) => e);
+    const err = await call(idle, ["PING"], 20_000).catch((e: unknown) => e);
     expect((err as RelaybaseError).code).toBe("UNAVAILABLE");
-    // Well before its 1 s timeout: it did not wait for an answer that cannot come.
-    expect(Date.now() - started).toBeLessThan(900);
+    // Well before its 20 s timeout: it did not wait for an answer that cannot come.
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it("does not count a blocked event loop as Redis's time (defect: UNAVAILABLE in reconnect storms)", async () => {

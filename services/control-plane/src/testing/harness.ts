@@ -81,7 +81,7 @@ export interface RunningControlPlane {
 }
 
 /** The Redis tests use (login limits shared by replicas); each test keeps to its own key prefix. */
-export const TEST_REDIS_URL = process.env.RB_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+export { SHARED_REDIS_URL } from "@relaybase/redis-kit/testing";
 
 export async function startControlPlane(
   database: TestDatabase,

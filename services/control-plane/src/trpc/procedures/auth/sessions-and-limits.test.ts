@@ -9,8 +9,8 @@ import {
   createTestDatabase,
   DB_MODES,
   relaybaseCodeOf,
+  SHARED_REDIS_URL,
   startControlPlane,
-  TEST_REDIS_URL,
   type TestDatabase,
   uniqueEmail,
   useControlPlane,
@@ -184,7 +184,7 @@ describe("signup limit behind a reverse proxy (TRUST_PROXY=1, pglite)", () => {
 // database, so there is no PGlite cluster to test.
 describe("login limit shared by two control planes on one Redis (postgres)", () => {
   let database: TestDatabase;
-  const redis = createRedisClient(TEST_REDIS_URL, { name: "control-plane-auth-limit-test" });
+  const redis = createRedisClient(SHARED_REDIS_URL, { name: "control-plane-auth-limit-test" });
   const prefix = `rb-test-${randomId(8)}:`;
   const running: Awaited<ReturnType<typeof startControlPlane>>[] = [];
 
