@@ -8,7 +8,8 @@ import { createAdapter } from "@socket.io/redis-streams-adapter";
 import { createClient } from "redis";
 import { Server } from "socket.io";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clientAddress, type Developer, sleep, startTestCluster, type TestCluster } from "./fixtures.js";
+import { sleep } from "../fixtures.js";
+import { clientAddress, type Developer, startTestCluster, type TestCluster } from "./fixtures.js";
 
 /**
  * Presence in a real cluster: two realtime nodes, a REST instance and Redis as separate

@@ -1,6 +1,7 @@
 import type { PresenceMember } from "@relaybase/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Developer, type FailureCluster, sleep, startFailureCluster } from "./fixtures.js";
+import { sleep } from "../fixtures.js";
+import { type Developer, type FailureCluster, startFailureCluster } from "./fixtures.js";
 
 /**
  * Presence when Redis loses everything: flushed, then SIGKILLed and started again empty.
