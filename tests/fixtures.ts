@@ -16,8 +16,7 @@ import { consoleClient, uniqueEmail } from "@relaybase/control-plane/testing";
 import type { WireError } from "@relaybase/protocol";
 import { createServerClient } from "@relaybase/sdk/server";
 import { io, type Socket } from "socket.io-client";
-import { expect, inject, vi } from "vitest";
-import { getCurrentTest } from "vitest/suite";
+import { expect, inject, TestRunner, vi } from "vitest";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -59,7 +58,7 @@ export async function until(
   what: string,
   options: WaitOptions & { detail?: () => string } = {},
 ): Promise<void> {
-  if (!getCurrentTest()) {
+  if (!TestRunner.getCurrentTest()) {
     const defaults = inject("poll");
     await vi.waitFor(
       async () => {
