@@ -36,7 +36,7 @@ COPY all-in-one/package.json all-in-one/
 FROM manifests AS build
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN node --import tsx docker/build.ts
+RUN node --import tsx docker/build.ts && npm run build:console
 
 # ---- prod-deps: production dependencies only.
 FROM manifests AS prod-deps
@@ -50,6 +50,7 @@ RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack 
       /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-*
 ENV NODE_ENV=production \
     NODE_OPTIONS=--enable-source-maps \
+    CONSOLE_DIR=/app/web/console/dist \
     HOST=0.0.0.0 \
     LOG_LEVEL=info
 WORKDIR /app
@@ -59,6 +60,8 @@ COPY --from=build /src/services/control-plane/dist/bin/ services/control-plane/d
 COPY --from=build /src/services/realtime-node/dist/bin/ services/realtime-node/dist/bin/
 COPY --from=build /src/services/rest-publish-api/dist/bin/ services/rest-publish-api/dist/bin/
 COPY --from=build /src/all-in-one/dist/bin/ all-in-one/dist/bin/
+# The console's static build: the control plane (and the all-in-one) serve it at `/`.
+COPY --from=build /src/web/console/dist/ web/console/dist/
 # The official image's `node` user; numeric, so Kubernetes can check runAsNonRoot.
 USER 1000:1000
 # Kubernetes ignores HEALTHCHECK (the chart has its own probes); docker and compose use it.
