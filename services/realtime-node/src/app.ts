@@ -215,7 +215,13 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
       onRefused: (code) => metrics.refused(appId, code),
       afterAuth: (s) => void leavePresenceNoLongerAllowed(s, presence),
     });
-    registerPresenceHandlers(socket, { presence, directory, logger, publishLimits });
+    registerPresenceHandlers(socket, {
+      presence,
+      directory,
+      logger: socketLogger,
+      publishLimits,
+      onRefused: (code) => metrics.refused(appId, code),
+    });
     // The connection count was taken at admission and is given back on disconnect
     // (connection-checks.ts).
     socket.on("disconnect", () => expiry.clear(socket.id));

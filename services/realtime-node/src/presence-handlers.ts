@@ -16,9 +16,8 @@ import {
   roomKey,
   type TenantDirectory,
 } from "@relaybase/server-kit";
-import type { ZodType } from "zod";
 import type { ClientPublishLimits } from "./limits.js";
-import { toWireError } from "./socket-errors.js";
+import { currentApp, handleRequest, type RequestDeps } from "./socket-requests.js";
 import type { RealtimeServer, RealtimeSocket } from "./types.js";
 
 /**
@@ -65,10 +64,9 @@ function announce(io: RealtimeServer, change: PresenceChange, logger: Pick<Logge
   }
 }
 
-export interface PresenceHandlerDeps {
+export interface PresenceHandlerDeps extends RequestDeps {
   presence: NodePresence;
   directory: TenantDirectory;
-  logger: Logger;
   /** Enters and updates are broadcasts: they count against the connection's publish rate. */
   publishLimits: ClientPublishLimits;
 }
@@ -90,16 +88,22 @@ export function registerPresenceHandlers(socket: RealtimeSocket, deps: PresenceH
     await presence.enter({ app, room, userId: socket.data.userId, connectionId: socket.id, data });
     return { ok: true };
   };
-  handle(socket, deps, "presence.enter", presenceEnterRequest, enter);
-  handle(socket, deps, "presence.update", presenceEnterRequest, enter);
+  handleRequest(socket, deps, "presence.enter", presenceEnterRequest, enter);
+  handleRequest(socket, deps, "presence.update", presenceEnterRequest, enter);
 
-  handle(socket, deps, "presence.leave", presenceLeaveRequest, async ({ room }): Promise<PresenceAck> => {
-    authorize(socket, room, false);
-    await presence.leave(socket.data.appId, room, socket.id);
-    return { ok: true };
-  });
+  handleRequest(
+    socket,
+    deps,
+    "presence.leave",
+    presenceLeaveRequest,
+    async ({ room }): Promise<PresenceAck> => {
+      authorize(socket, room, false);
+      await presence.leave(socket.data.appId, room, socket.id);
+      return { ok: true };
+    },
+  );
 
-  handle(
+  handleRequest(
     socket,
     deps,
     "presence.get",
@@ -120,34 +124,6 @@ export function registerPresenceHandlers(socket: RealtimeSocket, deps: PresenceH
 /** After new credentials (`auth`): leave the presence of rooms they no longer allow. */
 export function leavePresenceNoLongerAllowed(socket: RealtimeSocket, presence: NodePresence): Promise<void> {
   return presence.retain(socket.id, (room) => can(socket.data.caps, "presence", room));
-}
-
-type PresenceRequest = "presence.enter" | "presence.update" | "presence.leave" | "presence.get";
-
-/** Validates the payload, always answers the ack, never lets an exception reach Socket.IO. */
-function handle<T, R>(
-  socket: RealtimeSocket,
-  deps: Pick<PresenceHandlerDeps, "logger">,
-  event: PresenceRequest,
-  schema: ZodType<T>,
-  run: (payload: T) => Promise<R>,
-): void {
-  socket.on(event, async (payload: unknown, ack: unknown) => {
-    const reply = typeof ack === "function" ? (ack as (res: unknown) => void) : () => {};
-    try {
-      const parsed = schema.safeParse(payload);
-      if (!parsed.success) throw new RelaybaseError("BAD_REQUEST", `Malformed ${event} payload.`);
-      reply(await run(parsed.data));
-    } catch (err) {
-      reply({ ok: false, error: toWireError(err, deps.logger) });
-    }
-  });
-}
-
-async function currentApp(socket: RealtimeSocket, directory: TenantDirectory): Promise<AppRuntime> {
-  const app = await directory.byId(socket.data.appId);
-  if (!app) throw new RelaybaseError("INVALID_KEY", "This app no longer exists.");
-  return app;
 }
 
 /**

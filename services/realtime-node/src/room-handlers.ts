@@ -33,24 +33,21 @@ import type { JWTVerifyGetKey } from "jose";
 import type { ZodType } from "zod";
 import { authenticate } from "./connection-checks.js";
 import { type ClientPublishLimits, checkRoomsPerConnection } from "./limits.js";
-import { toWireError } from "./socket-errors.js";
+import { currentApp, handleRequest, type RequestDeps } from "./socket-requests.js";
 import type { TokenExpiry } from "./token-expiry.js";
 import type { RealtimeSocket } from "./types.js";
 
-export interface HandlerDeps {
+export interface HandlerDeps extends RequestDeps {
   directory: TenantDirectory;
   history: RoomHistory;
   publisher: Publisher;
   keys: JWTVerifyGetKey;
   issuer: string;
   expiry: TokenExpiry;
-  logger: Logger;
   /** Per-connection publish budgets, on this node. */
   publishLimits: ClientPublishLimits;
   /** Messages per app per UTC day, shared with REST publishes. */
   dailyQuota: DailyQuota;
-  /** Told the code of every refused request (metrics). */
-  onRefused?: (code: WireError["code"]) => void;
   /** Runs after an `auth` replaced the connection's credentials (presence drops what they no longer allow). */
   afterAuth?: (socket: RealtimeSocket) => void;
 }
@@ -59,55 +56,73 @@ export interface HandlerDeps {
 export function registerRoomHandlers(socket: RealtimeSocket, deps: HandlerDeps): void {
   const { history, publisher } = deps;
 
-  handle(socket, deps, "subscribe", subscribeRequest, async ({ room, since }): Promise<SubscribeAck> => {
-    const app = await currentApp(socket, deps.directory);
-    authorize(socket, "subscribe", room);
-    const key = roomKey(app.appId, room);
-    checkRoomsPerConnection(socket, app, key);
-    // Join before reading history: a message published in between is then both
-    // replayed and delivered live, and the SDK drops the copy by offset. The other
-    // order could lose it.
-    await socket.join(key);
-    if (!since) return { ok: true, ...(await history.position(key)) };
-    const replay = await history.since(key, since, retentionOf(app));
-    const messages: MessageEnvelope[] = [];
-    const skipped: number[] = [];
-    for (const m of replay.messages) {
-      // An entry no publish could store today (kept from before MAX_DATA_DEPTH) would
-      // make the whole ack unencodable: it takes its place as a skipped offset instead.
-      if (exceedsDepth(m.data)) skipped.push(m.offset);
-      else messages.push({ room, ...m, epoch: replay.position.epoch });
-    }
-    return {
-      ok: true,
-      ...replay.position,
-      recovered: replay.recovered,
-      messages,
-      ...(skipped.length > 0 ? { skipped } : {}),
-    };
-  });
+  handleRequest(
+    socket,
+    deps,
+    "subscribe",
+    subscribeRequest,
+    async ({ room, since }): Promise<SubscribeAck> => {
+      const app = await currentApp(socket, deps.directory);
+      authorize(socket, "subscribe", room);
+      const key = roomKey(app.appId, room);
+      checkRoomsPerConnection(socket, app, key);
+      // Join before reading history: a message published in between is then both
+      // replayed and delivered live, and the SDK drops the copy by offset. The other
+      // order could lose it.
+      await socket.join(key);
+      if (!since) return { ok: true, ...(await history.position(key)) };
+      const replay = await history.since(key, since, retentionOf(app));
+      const messages: MessageEnvelope[] = [];
+      const skipped: number[] = [];
+      for (const m of replay.messages) {
+        // An entry no publish could store today (kept from before MAX_DATA_DEPTH) would
+        // make the whole ack unencodable: it takes its place as a skipped offset instead.
+        if (exceedsDepth(m.data)) skipped.push(m.offset);
+        else messages.push({ room, ...m, epoch: replay.position.epoch });
+      }
+      return {
+        ok: true,
+        ...replay.position,
+        recovered: replay.recovered,
+        messages,
+        ...(skipped.length > 0 ? { skipped } : {}),
+      };
+    },
+  );
 
-  handle(socket, deps, "unsubscribe", unsubscribeRequest, async ({ room }): Promise<UnsubscribeAck> => {
-    if (!isValidRoomName(room)) throw new RelaybaseError("INVALID_ROOM_NAME");
-    await socket.leave(roomKey(socket.data.appId, room));
-    return { ok: true };
-  });
+  handleRequest(
+    socket,
+    deps,
+    "unsubscribe",
+    unsubscribeRequest,
+    async ({ room }): Promise<UnsubscribeAck> => {
+      if (!isValidRoomName(room)) throw new RelaybaseError("INVALID_ROOM_NAME");
+      await socket.leave(roomKey(socket.data.appId, room));
+      return { ok: true };
+    },
+  );
 
-  handle(socket, deps, "publish", publishRequest, async ({ room, event, data, id }): Promise<PublishAck> => {
-    const app = await currentApp(socket, deps.directory);
-    if (!app.clientPublish) throw new RelaybaseError("CLIENT_PUBLISH_DISABLED");
-    authorize(socket, "publish", room);
-    // Limits in order (docs/limits.md): the connection's rate, the size, then the day's
-    // quota, so a refused or invalid message is neither counted nor stored nor sent.
-    await deps.publishLimits.check(socket, app);
-    const validatedSize = Publisher.validate(app, room, event, data);
-    await takeDailyQuota(deps.dailyQuota, app, 1, deps.logger);
-    const from = { connectionId: socket.id, ...(socket.data.userId ? { userId: socket.data.userId } : {}) };
-    const published = await publisher.publish({ app, room, event, data, id, from, validatedSize });
-    return { ok: true, ...published };
-  });
+  handleRequest(
+    socket,
+    deps,
+    "publish",
+    publishRequest,
+    async ({ room, event, data, id }): Promise<PublishAck> => {
+      const app = await currentApp(socket, deps.directory);
+      if (!app.clientPublish) throw new RelaybaseError("CLIENT_PUBLISH_DISABLED");
+      authorize(socket, "publish", room);
+      // Limits in order (docs/limits.md): the connection's rate, the size, then the day's
+      // quota, so a refused or invalid message is neither counted nor stored nor sent.
+      await deps.publishLimits.check(socket, app);
+      const validatedSize = Publisher.validate(app, room, event, data);
+      await takeDailyQuota(deps.dailyQuota, app, 1, deps.logger);
+      const from = { connectionId: socket.id, ...(socket.data.userId ? { userId: socket.data.userId } : {}) };
+      const published = await publisher.publish({ app, room, event, data, id, from, validatedSize });
+      return { ok: true, ...published };
+    },
+  );
 
-  handle(socket, deps, "auth", authRequest, async ({ token }): Promise<AuthAck> => {
+  handleRequest(socket, deps, "auth", authRequest, async ({ token }): Promise<AuthAck> => {
     const app = await currentApp(socket, deps.directory);
     const next = await authenticate(app, token, deps);
     if (next.userId !== socket.data.userId) {
@@ -120,39 +135,6 @@ export function registerRoomHandlers(socket: RealtimeSocket, deps: HandlerDeps):
     deps.expiry.arm(socket);
     return { ok: true, exp: next.exp ?? 0 };
   });
-}
-
-/**
- * Wraps one event handler: validates the payload, always answers the ack (if the client
- * asked for one) with `{ ok }` or `{ ok: false, error }`, and never lets an exception
- * escape to Socket.IO.
- */
-function handle<T, R>(
-  socket: RealtimeSocket,
-  deps: HandlerDeps,
-  event: "subscribe" | "unsubscribe" | "publish" | "auth",
-  schema: ZodType<T>,
-  run: (payload: T) => Promise<R>,
-): void {
-  socket.on(event, async (payload: unknown, ack: unknown) => {
-    const reply = typeof ack === "function" ? (ack as (res: unknown) => void) : () => {};
-    try {
-      const parsed = schema.safeParse(payload);
-      if (!parsed.success) throw new RelaybaseError("BAD_REQUEST", `Malformed ${event} payload.`);
-      reply(await run(parsed.data));
-    } catch (err) {
-      const error = toWireError(err, deps.logger);
-      deps.onRefused?.(error.code);
-      reply({ ok: false, error });
-    }
-  });
-}
-
-/** Reads the app on every request so a settings change applies to live sockets too. */
-async function currentApp(socket: RealtimeSocket, directory: TenantDirectory): Promise<AppRuntime> {
-  const app = await directory.byId(socket.data.appId);
-  if (!app) throw new RelaybaseError("INVALID_KEY", "This app no longer exists.");
-  return app;
 }
 
 function authorize(socket: RealtimeSocket, capability: Capability, room: string): void {
