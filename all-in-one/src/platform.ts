@@ -96,6 +96,7 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
     publisher: node.publisher,
     connections: node.connections,
     presence: node.presence,
+    history: node.history,
     limiters,
     logger: logger.child({ part: "rest-publish-api" }),
     metrics,

@@ -160,6 +160,7 @@ describe("the OpenAPI documents", () => {
         "/readyz",
         "/v1/apps/{appId}/batch",
         "/v1/apps/{appId}/publish",
+        "/v1/apps/{appId}/rooms/{room}/history",
         "/v1/apps/{appId}/rooms/{room}/presence",
         "/v1/apps/{appId}/stats",
       ].sort(),
@@ -349,6 +350,26 @@ describe("REST publish API answers as documented", () => {
     expect((await presence("app_doesnotexist1234", dev.secret)).status).toBe(404);
   });
 
+  it("history: a page of messages and its errors", async () => {
+    const dev = await p.developer();
+    const other = await p.developer();
+    await dev.server.publish({ room: "public:hist", event: "e", data: { n: 1 }, id: "h1" });
+    await dev.server.publish({ room: "public:hist", event: "e", data: { n: 2 } });
+    const route = "/v1/apps/{appId}/rooms/{room}/history";
+    const history = (appId: string, auth: string, room = "public:hist", query = "") =>
+      call("rest", "GET", route, { path: `/v1/apps/${appId}/rooms/${room}/history${query}`, auth });
+    const page = await history(dev.appId, dev.secret, "public:hist", "?direction=backward&limit=1");
+    expect(page).toMatchObject({ status: 200, body: { offset: 2 } });
+    expect((page.body.messages as { data: unknown }[]).map((m) => m.data)).toEqual([{ n: 2 }]);
+    expect((await history(dev.appId, dev.secret, "no%20spaces")).body).toMatchObject({
+      error: { code: "INVALID_ROOM_NAME" },
+    });
+    expect((await history(dev.appId, dev.secret, "public:hist", "?limit=0")).status).toBe(400);
+    expect((await history(dev.appId, "")).status).toBe(401);
+    expect((await history(dev.appId, other.secret)).status).toBe(403);
+    expect((await history("app_doesnotexist1234", dev.secret)).status).toBe(404);
+  });
+
   it("503 UNAVAILABLE while Redis does not answer", async () => {
     const { port } = restWithoutRedis.server.address() as { port: number };
     const base = `http://127.0.0.1:${port}`;
@@ -374,6 +395,12 @@ describe("REST publish API answers as documented", () => {
       auth: dev.secret,
     });
     expect(presence.status).toBe(503);
+    const history = await call("rest", "GET", "/v1/apps/{appId}/rooms/{room}/history", {
+      base,
+      path: `/v1/apps/${dev.appId}/rooms/public:doc/history`,
+      auth: dev.secret,
+    });
+    expect(history.status).toBe(503);
     expect((await call("rest", "GET", "/readyz", { base })).status).toBe(503);
   });
 });

@@ -1,5 +1,5 @@
 import type { WireError } from "./errors.js";
-import type { Position, PublishPayload, SubscribePayload } from "./schemas.js";
+import type { HistoryPayload, Position, PublishPayload, SubscribePayload } from "./schemas.js";
 
 /** Protocol version; bumped on incompatible wire changes (docs/protocol.md). */
 export const PROTOCOL_VERSION = 1;
@@ -104,6 +104,19 @@ export interface PresencePage<TData = unknown> {
   nextCursor?: string;
 }
 
+/**
+ * One page of a room's stored messages (`history`): in the page's direction, with the
+ * room's current position. Offsets are positions within `epoch`.
+ */
+export interface HistoryPage {
+  offset: number;
+  epoch: string;
+  messages: MessageEnvelope[];
+  /** Offsets in the page whose stored message can no longer be delivered (see SubscribeAckBody). */
+  skipped?: number[];
+}
+export type HistoryAck = Ack<HistoryPage>;
+
 export type PresenceAck = Ack<Record<never, never>>;
 export type PresenceGetAck = Ack<PresencePage>;
 
@@ -120,6 +133,8 @@ export interface ClientToServerEvents {
   "presence.update": (payload: PresenceEnterPayload, ack: (res: PresenceAck) => void) => void;
   /** Leave the room's presence set (this connection; the user leaves with their last one). */
   "presence.leave": (payload: PresenceLeavePayload, ack: (res: PresenceAck) => void) => void;
+  /** One page of the room's stored messages (needs the `history` capability). */
+  history: (payload: HistoryPayload, ack: (res: HistoryAck) => void) => void;
   /** One page of the room's members. */
   "presence.get": (payload: PresenceGetPayload, ack: (res: PresenceGetAck) => void) => void;
 }

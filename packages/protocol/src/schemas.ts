@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { CAPABILITIES } from "./capabilities.js";
 import { ERROR_CODES, type ErrorCode, RETRY_VALUES } from "./errors.js";
+import { HISTORY_DIRECTIONS, MAX_HISTORY_PAGE } from "./history.js";
 import { MAX_EVENT_NAME_LENGTH, ROOM_NAME_PATTERN } from "./names.js";
 import { MAX_PRESENCE_CURSOR_LENGTH, MAX_PRESENCE_PAGE } from "./presence.js";
 
@@ -53,3 +54,12 @@ export const presencePageQuery = {
   limit: z.number().int().min(1).max(MAX_PRESENCE_PAGE).optional(),
 };
 export const presenceGetRequest = z.object({ room: z.string(), ...presencePageQuery });
+
+/** `history`: one page of a room's stored messages (docs/protocol.md#history). */
+export const historyRequest = z.object({
+  room: z.string(),
+  since: z.number().int().nonnegative().optional(),
+  limit: z.number().int().min(1).max(MAX_HISTORY_PAGE).optional(),
+  direction: z.enum(HISTORY_DIRECTIONS).optional(),
+});
+export type HistoryPayload = z.infer<typeof historyRequest>;

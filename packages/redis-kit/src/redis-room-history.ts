@@ -1,6 +1,8 @@
 import type { Position } from "@relaybase/protocol";
 import {
   type AppendResult,
+  type HistoryQuery,
+  type HistoryRead,
   type Replay,
   type RetentionLimits,
   type RoomHistory,
@@ -150,6 +152,32 @@ return out
 `);
 
 /**
+ * ARGV: new_epoch, idle_ms, max_entries, cutoff, direction ('f' | 'b'), start_id, limit
+ * Returns {offset, epoch, id1, json1, id2, json2, ...}: XRANGE from start_id (forward) or
+ * XREVRANGE from start_id (backward), at most `limit` entries.
+ */
+const READ = new LuaScript(`${LUA_COMMON}
+local epoch = ensure_epoch(ARGV[1])
+touch_meta(tonumber(ARGV[2]))
+trim(tonumber(ARGV[3]), tonumber(ARGV[4]))
+local out = {tonumber(redis.call('HGET', meta, 'offset')), epoch}
+local limit = tonumber(ARGV[7])
+if limit > 0 then
+  local entries
+  if ARGV[5] == 'f' then
+    entries = redis.call('XRANGE', stream, ARGV[6], '+', 'COUNT', limit)
+  else
+    entries = redis.call('XREVRANGE', stream, ARGV[6], '-', 'COUNT', limit)
+  end
+  for _, entry in ipairs(entries) do
+    out[#out + 1] = entry[1]
+    out[#out + 1] = entry[2][6]
+  end
+end
+return out
+`);
+
+/**
  * Positioned per-room history in Redis (DESIGN §5, layer 2), with the semantics of
  * `MemoryRoomHistory`. Per room, three keys in one Cluster hash slot:
  * `<prefix>{rb:h:<roomKey>}:m` (hash: epoch, offset), `…:s` (stream of entries, ID
@@ -245,18 +273,52 @@ export class RedisRoomHistory implements RoomHistory {
       this.#timeoutMs,
     )) as Reply[];
     const [offset, epoch, recovered] = reply as [number, string, number];
-    const messages: StoredMessage[] = [];
-    for (let i = 3; i + 1 < reply.length; i += 2) {
-      const entryId = reply[i] as string;
-      const stored = JSON.parse(reply[i + 1] as string) as Omit<StoredMessage, "offset">;
-      messages.push({ ...stored, offset: Number.parseInt(entryId, 10) });
+    return { position: { offset, epoch }, recovered: recovered === 1, messages: entriesOf(reply, 3) };
+  }
+
+  async read(roomKey: string, query: HistoryQuery, limits: RetentionLimits): Promise<HistoryRead> {
+    const forward = query.direction === "forward";
+    let limit = Math.max(0, Math.floor(query.limit));
+    let start: string;
+    if (forward) start = `${(query.since ?? 0) + 1}-0`;
+    else if (query.since === undefined) start = "+";
+    else {
+      // Nothing is before offset 1; XREVRANGE's bound is inclusive.
+      if (query.since <= 1) limit = 0;
+      start = `${Math.max(1, query.since - 1)}-0`;
     }
-    return { position: { offset, epoch }, recovered: recovered === 1, messages };
+    const reply = (await READ.run(
+      this.#client,
+      this.keys(roomKey),
+      [
+        randomId(8),
+        String(this.#idleMs),
+        String(maxEntries(limits)),
+        String(this.#now() - limits.ttlMs),
+        forward ? "f" : "b",
+        start,
+        String(limit),
+      ],
+      this.#timeoutMs,
+    )) as Reply[];
+    const [offset, epoch] = reply as [number, string];
+    return { position: { offset, epoch }, messages: entriesOf(reply, 2) };
   }
 
   #dataExpiryMs(limits: RetentionLimits): number {
     return Math.max(1, Math.ceil(limits.ttlMs)) + this.#marginMs;
   }
+}
+
+/** The `id, json` pairs of a script's reply from index `from` on, as stored messages. */
+function entriesOf(reply: Reply[], from: number): StoredMessage[] {
+  const messages: StoredMessage[] = [];
+  for (let i = from; i + 1 < reply.length; i += 2) {
+    const entryId = reply[i] as string;
+    const stored = JSON.parse(reply[i + 1] as string) as Omit<StoredMessage, "offset">;
+    messages.push({ ...stored, offset: Number.parseInt(entryId, 10) });
+  }
+  return messages;
 }
 
 function maxEntries(limits: RetentionLimits): number {

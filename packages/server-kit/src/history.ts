@@ -1,4 +1,4 @@
-import type { MessageSource, Position } from "@relaybase/protocol";
+import type { HistoryDirection, MessageSource, Position } from "@relaybase/protocol";
 import { randomId } from "./keys.js";
 
 /** A message as kept in a room's history (the room itself is the history's key). */
@@ -27,6 +27,25 @@ export interface Replay {
   messages: StoredMessage[];
 }
 
+/** One page of a room's history to read (`RoomHistory.read`). */
+export interface HistoryQuery {
+  /**
+   * Exclusive bound. `forward`: offsets after it, oldest first (default 0, from the
+   * oldest kept). `backward`: offsets before it, newest first (default: from the newest).
+   */
+  since?: number;
+  /** Most messages in the page. */
+  limit: number;
+  direction: HistoryDirection;
+}
+
+export interface HistoryRead {
+  /** The room's current offset and epoch. */
+  position: Position;
+  /** In the query's direction; only what the room still keeps. */
+  messages: StoredMessage[];
+}
+
 export interface RetentionLimits {
   /** Most messages kept per room. */
   maxEntries: number;
@@ -48,6 +67,8 @@ export interface RoomHistory {
   ): Promise<AppendResult>;
   position(roomKey: string): Promise<Position>;
   since(roomKey: string, since: Position, limits: RetentionLimits): Promise<Replay>;
+  /** One page of what the room keeps, by offset, with its position (the history API). */
+  read(roomKey: string, query: HistoryQuery, limits: RetentionLimits): Promise<HistoryRead>;
 }
 
 interface RoomState {
@@ -108,6 +129,21 @@ export class MemoryRoomHistory implements RoomHistory {
     const recovered = since.offset + 1 >= oldest;
     const messages = room.entries.filter((m) => m.offset > since.offset);
     return { position, recovered, messages: recovered ? messages : [] };
+  }
+
+  async read(roomKey: string, query: HistoryQuery, limits: RetentionLimits): Promise<HistoryRead> {
+    const room = this.#room(roomKey);
+    this.#trim(room, limits);
+    const position = { offset: room.offset, epoch: room.epoch };
+    const limit = Math.max(0, Math.floor(query.limit));
+    const messages =
+      query.direction === "forward"
+        ? room.entries.filter((m) => m.offset > (query.since ?? 0)).slice(0, limit)
+        : room.entries
+            .filter((m) => m.offset < (query.since ?? room.offset + 1))
+            .reverse()
+            .slice(0, limit);
+    return { position, messages };
   }
 
   #room(roomKey: string): RoomState {

@@ -2,6 +2,7 @@ export * from "./config.js";
 export * from "./connection-counter.js";
 export * from "./edge.js";
 export * from "./history.js";
+export * from "./history-page.js";
 export * from "./http-errors.js";
 export * from "./keys.js";
 export * from "./limits.js";

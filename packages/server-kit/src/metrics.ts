@@ -169,6 +169,7 @@ export class PublishMetrics {
       },
       position: (roomKey) => history.position(roomKey),
       since: (roomKey, since, limits) => history.since(roomKey, since, limits),
+      read: (roomKey, query, limits) => history.read(roomKey, query, limits),
     };
   }
 }

@@ -82,6 +82,8 @@ export interface RealtimeNode {
   adminServerId: string | undefined;
   /** Presence members, for an in-process REST API (embedded mode). */
   presence: PresenceReader;
+  /** Room history, for an in-process REST API (embedded mode). */
+  history: RoomHistory;
   listen(port: number, host: string): Promise<AddressInfo>;
   /** Drains: readiness fails, new connections are refused, clients told to reconnect. */
   close(): Promise<void>;
@@ -235,6 +237,7 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
     metrics,
     adminServerId,
     presence,
+    history,
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         httpServer.once("error", reject);

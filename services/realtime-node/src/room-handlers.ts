@@ -3,6 +3,7 @@ import {
   type Capability,
   can,
   exceedsDepth,
+  type HistoryAck,
   isValidRoomName,
   type MessageEnvelope,
   type PublishAck,
@@ -13,6 +14,7 @@ import {
 } from "@relaybase/protocol";
 import {
   authRequest,
+  historyRequest,
   publishRequest,
   subscribeRequest,
   unsubscribeRequest,
@@ -24,6 +26,7 @@ import {
   type Logger,
   Publisher,
   type RoomHistory,
+  readHistoryPage,
   retentionOf,
   roomKey,
   type TenantDirectory,
@@ -122,6 +125,12 @@ export function registerRoomHandlers(socket: RealtimeSocket, deps: HandlerDeps):
     },
   );
 
+  handleRequest(socket, deps, "history", historyRequest, async (request): Promise<HistoryAck> => {
+    const app = await currentApp(socket, deps.directory);
+    authorize(socket, "history", request.room);
+    return { ok: true, ...(await readHistoryPage(history, app, request)) };
+  });
+
   handleRequest(socket, deps, "auth", authRequest, async ({ token }): Promise<AuthAck> => {
     const app = await currentApp(socket, deps.directory);
     const next = await authenticate(app, token, deps);
@@ -140,7 +149,8 @@ export function registerRoomHandlers(socket: RealtimeSocket, deps: HandlerDeps):
 function authorize(socket: RealtimeSocket, capability: Capability, room: string): void {
   if (!isValidRoomName(room)) throw new RelaybaseError("INVALID_ROOM_NAME");
   if (!can(socket.data.caps, capability, room)) {
-    throw new RelaybaseError("CAPABILITY_DENIED", `This connection may not ${capability} to ${room}.`);
+    const what = capability === "history" ? `read the history of ${room}` : `${capability} to ${room}`;
+    throw new RelaybaseError("CAPABILITY_DENIED", `This connection may not ${what}.`);
   }
 }
 

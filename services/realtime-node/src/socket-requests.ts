@@ -10,6 +10,7 @@ export type ClientRequest =
   | "unsubscribe"
   | "publish"
   | "auth"
+  | "history"
   | "presence.enter"
   | "presence.update"
   | "presence.leave"

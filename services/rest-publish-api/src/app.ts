@@ -5,10 +5,12 @@ import {
   type Limiters,
   type Logger,
   MemoryPresenceStore,
+  MemoryRoomHistory,
   memoryLimiters,
   type PresenceReader,
   type Publisher,
   type Registry,
+  type RoomHistory,
   registerOpenApi,
   type TenantDirectory,
   toHttpError,
@@ -18,6 +20,7 @@ import {
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { RestPublishApiConfig } from "./config.js";
+import { registerHistoryRoutes } from "./history-routes.js";
 import { RestApiMetrics } from "./metrics.js";
 import { registerPresenceRoutes } from "./presence-routes.js";
 import {
@@ -49,6 +52,8 @@ export interface RestPublishApiDeps {
   metrics?: Registry;
   /** Presence members for `GET …/rooms/:room/presence`: Redis in a cluster, the node's when embedded. */
   presence?: PresenceReader;
+  /** Room history for `GET …/rooms/:room/history`: the publisher's (Redis in a cluster, the node's when embedded). */
+  history?: RoomHistory;
 }
 
 const metricsByApp = new WeakMap<FastifyInstance, RestApiMetrics>();
@@ -95,6 +100,10 @@ export function createRestPublishApi(deps: RestPublishApiDeps): FastifyInstance 
     registerPresenceRoutes(scope, {
       directory: deps.directory,
       presence: deps.presence ?? new MemoryPresenceStore(),
+    });
+    registerHistoryRoutes(scope, {
+      directory: deps.directory,
+      history: deps.history ?? new MemoryRoomHistory(),
     });
     registerStatusRoutes(scope, deps);
   });

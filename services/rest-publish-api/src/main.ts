@@ -36,8 +36,9 @@ const { redis, directory, usage, close } = await openClusterServices(config.REDI
 const registry = processRegistry();
 // This process stores what it publishes: the history writes and messages are its series.
 const metrics = new PublishMetrics(registry, config.METRICS_APP_LABELS);
+const history = metrics.timed(new RedisRoomHistory(redis));
 const publisher = new Publisher(
-  metrics.timed(new RedisRoomHistory(redis)),
+  history,
   new StreamEmitterFanout(redis, { maxLen: config.ADAPTER_MAX_LEN }),
   metrics.observer(usage),
 );
@@ -49,6 +50,7 @@ const app = createRestPublishApi({
   connections,
   // Reads the members the realtime nodes hold in Redis; holds no lease itself.
   presence: new RedisPresence(redis, { readOnly: true }),
+  history,
   // REST publishes per second per app and the daily quota, shared with every node and instance.
   limiters: redisLimiters(redis),
   logger,

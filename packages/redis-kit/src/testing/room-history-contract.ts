@@ -190,6 +190,54 @@ export function describeRoomHistoryContract(name: string, make: (now: () => numb
       expect(await history.append(room, msg("m3"), short)).toEqual({ offset: 3, epoch, duplicate: false });
     });
 
+    it("reads pages forward, oldest first, after `since`", async () => {
+      let epoch = "";
+      for (let i = 1; i <= 7; i++) epoch = (await history.append(room, msg(`m${i}`), limits)).epoch;
+      const first = await history.read(room, { limit: 3, direction: "forward" }, limits);
+      expect(first.position).toEqual({ offset: 7, epoch });
+      expect(first.messages.map((m) => m.offset)).toEqual([1, 2, 3]);
+      expect(first.messages[0]).toEqual({ ...msg("m1"), offset: 1 });
+      const next = await history.read(room, { since: 3, limit: 3, direction: "forward" }, limits);
+      expect(next.messages.map((m) => m.id)).toEqual(["m4", "m5", "m6"]);
+      const last = await history.read(room, { since: 6, limit: 3, direction: "forward" }, limits);
+      expect(last.messages.map((m) => m.offset)).toEqual([7]);
+      const past = await history.read(room, { since: 7, limit: 3, direction: "forward" }, limits);
+      expect(past).toEqual({ position: { offset: 7, epoch }, messages: [] });
+      const beyond = await history.read(room, { since: 99, limit: 3, direction: "forward" }, limits);
+      expect(beyond.messages).toEqual([]);
+    });
+
+    it("reads pages backward, newest first, before `since`", async () => {
+      let epoch = "";
+      for (let i = 1; i <= 7; i++) epoch = (await history.append(room, msg(`m${i}`), limits)).epoch;
+      const newest = await history.read(room, { limit: 3, direction: "backward" }, limits);
+      expect(newest.position).toEqual({ offset: 7, epoch });
+      expect(newest.messages.map((m) => m.offset)).toEqual([7, 6, 5]);
+      const older = await history.read(room, { since: 5, limit: 3, direction: "backward" }, limits);
+      expect(older.messages.map((m) => m.offset)).toEqual([4, 3, 2]);
+      const oldest = await history.read(room, { since: 2, limit: 3, direction: "backward" }, limits);
+      expect(oldest.messages.map((m) => m.id)).toEqual(["m1"]);
+      expect(
+        (await history.read(room, { since: 1, limit: 3, direction: "backward" }, limits)).messages,
+      ).toEqual([]);
+      expect(
+        (await history.read(room, { since: 0, limit: 3, direction: "backward" }, limits)).messages,
+      ).toEqual([]);
+      const beyond = await history.read(room, { since: 99, limit: 2, direction: "backward" }, limits);
+      expect(beyond.messages.map((m) => m.offset)).toEqual([7, 6]);
+    });
+
+    it("reads only what retention keeps, and gives an unknown room its baseline", async () => {
+      const small = { maxEntries: 3, ttlMs: 60_000 };
+      for (let i = 1; i <= 5; i++) await history.append(room, msg(`m${i}`), small);
+      const kept = await history.read(room, { limit: 100, direction: "forward" }, small);
+      expect(kept.messages.map((m) => m.offset)).toEqual([3, 4, 5]);
+      const empty = await history.read(`${room}-new`, { limit: 10, direction: "backward" }, small);
+      expect(empty.position.offset).toBe(0);
+      expect(empty.messages).toEqual([]);
+      expect(await history.position(`${room}-new`)).toEqual(empty.position);
+    });
+
     it("trims from the oldest: an old entry behind a newer one stays until the newer goes", async () => {
       const short = { maxEntries: 100, ttlMs: 1_000 };
       const { epoch } = await history.append(room, msg("m1", { ts: T0 + 500 }), short);
