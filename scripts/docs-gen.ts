@@ -37,6 +37,7 @@ const WHERE: Record<ErrorCode, string> = {
   DATA_TOO_DEEP:
     "publish ack, REST publish and batch, `presence.enter`/`presence.update` acks: `data` nests arrays/objects deeper than MAX_DATA_DEPTH",
   INVALID_CONNECTION_ID: "REST publish and batch: `exceptConnectionId` is not a connection id",
+  INVALID_USER_ID: "REST users/:userId routes: the user id is not 1-200 characters",
   IDEMPOTENCY_CONFLICT:
     "publish ack, REST publish and batch: the id was already used in this room for another event or data",
   TOO_MANY_ROOMS: "REST publish (`rooms` > 100), REST batch (> 100 messages)",

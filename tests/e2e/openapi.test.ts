@@ -163,6 +163,7 @@ describe("the OpenAPI documents", () => {
         "/v1/apps/{appId}/rooms/{room}/history",
         "/v1/apps/{appId}/rooms/{room}/presence",
         "/v1/apps/{appId}/stats",
+        "/v1/apps/{appId}/users/{userId}/publish",
       ].sort(),
     );
     expect(Object.keys(docs.controlPlane.paths).sort()).toEqual(
@@ -370,6 +371,54 @@ describe("REST publish API answers as documented", () => {
     expect((await history("app_doesnotexist1234", dev.secret)).status).toBe(404);
   });
 
+  it("publish to a user: 202 and every error status", async () => {
+    const dev = await p.developer();
+    const other = await p.developer();
+    const quota = await p.developer();
+    expect(
+      (
+        await call("controlPlane", "PUT", "/operator/v1/apps/{appId}/limits", {
+          path: `/operator/v1/apps/${quota.appId}/limits`,
+          auth: OPERATOR_TOKEN,
+          body: { limits: { messagesPerDay: 0 } },
+        })
+      ).status,
+    ).toBe(200);
+    const route = "/v1/apps/{appId}/users/{userId}/publish";
+    const good = { event: "e", data: { n: 1 } };
+    const send = (options: Parameters<typeof call>[3] & { appId?: string; userId?: string } = {}) => {
+      const { appId = dev.appId, userId = "alice", ...rest } = options;
+      return call("rest", "POST", route, {
+        path: `/v1/apps/${appId}/users/${encodeURIComponent(userId)}/publish`,
+        auth: dev.secret,
+        body: good,
+        ...rest,
+      });
+    };
+    const expectCode = async (
+      res: Promise<{ status: number; body: Record<string, unknown> }>,
+      status: number,
+      code: string,
+    ) => {
+      const { status: got, body } = await res;
+      expect([got, (body.error as { code: string } | undefined)?.code]).toEqual([status, code]);
+    };
+    expect(await send()).toMatchObject({ status: 202, body: { id: expect.stringMatching(/^m_/) } });
+    await expectCode(send({ userId: "u".repeat(201) }), 400, "INVALID_USER_ID");
+    await expectCode(send({ body: { ...good, room: "typo" } }), 400, "BAD_REQUEST");
+    await expectCode(
+      send({ raw: `{"event":"e","data":${"[".repeat(100)}${"]".repeat(100)}}` }),
+      400,
+      "DATA_TOO_DEEP",
+    );
+    await expectCode(send({ auth: "" }), 401, "INVALID_KEY");
+    await expectCode(send({ auth: dev.publishableKey }), 401, "WRONG_KEY_TYPE");
+    await expectCode(send({ auth: other.secret }), 403, "KEY_APP_MISMATCH");
+    await expectCode(send({ appId: "app_doesnotexist1234" }), 404, "APP_NOT_FOUND");
+    await expectCode(send({ body: { event: "e", data: "x".repeat(70_000) } }), 413, "MESSAGE_TOO_LARGE");
+    await expectCode(send({ appId: quota.appId, auth: quota.secret }), 429, "DAILY_QUOTA_EXCEEDED");
+  });
+
   it("503 UNAVAILABLE while Redis does not answer", async () => {
     const { port } = restWithoutRedis.server.address() as { port: number };
     const base = `http://127.0.0.1:${port}`;
@@ -401,6 +450,13 @@ describe("REST publish API answers as documented", () => {
       auth: dev.secret,
     });
     expect(history.status).toBe(503);
+    const toUser = await call("rest", "POST", "/v1/apps/{appId}/users/{userId}/publish", {
+      base,
+      path: `/v1/apps/${dev.appId}/users/alice/publish`,
+      auth: dev.secret,
+      body: { event: "e", data: 1 },
+    });
+    expect(toUser.status).toBe(503);
     expect((await call("rest", "GET", "/readyz", { base })).status).toBe(503);
   });
 });

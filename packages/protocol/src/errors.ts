@@ -43,6 +43,11 @@ export const ERROR_CODES = {
     retry: "never",
     message: "Connection ids are the 20-character ids the SDK reports (`client.connectionId`).",
   },
+  INVALID_USER_ID: {
+    status: 400,
+    retry: "never",
+    message: "User ids are 1-200 characters, as in a token's `sub`.",
+  },
   IDEMPOTENCY_CONFLICT: {
     status: 409,
     retry: "never",

@@ -27,6 +27,22 @@ export interface MessageEnvelope<TData = unknown> {
 }
 
 /**
+ * A message to one user on all their connections (server → client `user.message`, sent by
+ * `POST /v1/apps/:appId/users/:userId/publish`). Not in any room: no offset, not stored,
+ * so not replayed by `subscribe` with `since` (docs/protocol.md#messages-to-one-user).
+ */
+export interface UserMessage<TData = unknown> {
+  /** The user it was sent to (the token's `sub`). */
+  user: string;
+  event: string;
+  data: TData;
+  /** The `id` given to the REST call, or a server-made `m_…`; the same on every connection. */
+  id: string;
+  /** Server time of publication, ms since the epoch. */
+  ts: number;
+}
+
+/**
  * Sent instead of a message to the one connection a REST publish excluded
  * (`exceptConnectionId`), so its offsets stay contiguous without the data.
  */
@@ -146,6 +162,8 @@ export interface ServerToClientEvents {
   skip: (marker: SkipMarker) => void;
   /** Sent right before the server closes a connection, saying why and what to do. */
   notice: (error: WireError) => void;
+  /** A message to this connection's user, on every connection of theirs. */
+  "user.message": (message: UserMessage) => void;
   /** A change of the presence set of a room this connection is subscribed to. */
   presence: (event: PresenceEvent) => void;
 }

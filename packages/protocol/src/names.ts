@@ -24,6 +24,13 @@ export function isValidConnectionId(id: unknown): id is string {
   return typeof id === "string" && CONNECTION_ID_PATTERN.test(id);
 }
 
+/** Longest user id (a token's `sub`, `POST /v1/tokens`'s `userId`): any characters, 1-200. */
+export const MAX_USER_ID_LENGTH = 200;
+
+export function isValidUserId(id: unknown): id is string {
+  return typeof id === "string" && id.length >= 1 && id.length <= MAX_USER_ID_LENGTH;
+}
+
 export function isValidRoomName(room: unknown): room is string {
   return typeof room === "string" && ROOM_NAME_PATTERN.test(room);
 }

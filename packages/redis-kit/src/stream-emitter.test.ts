@@ -211,6 +211,43 @@ describe("StreamEmitterFanout against a real redis-streams-adapter node", () => 
     expect(sameNode.messages).toEqual([env, env2]);
   });
 
+  it("delivers `user.message` to the sockets of one user room, on every node, and no one else", async () => {
+    const stream = streamName();
+    const [one, two] = [await startNode(stream), await startNode(stream)];
+    const USER = "u:app_contract:alice";
+    const clients: TestClient[] = [];
+    const device = async (url: string, node: AdapterNode, userRoom: string) => {
+      const client = await connect(url);
+      clients.push(client);
+      const got: unknown[] = [];
+      client.socket.on("user.message", (m: unknown) => got.push(m));
+      await node.io.of("/").sockets.get(client.socket.id!)!.join(userRoom);
+      return got;
+    };
+    const phone = await device(one.url, one, USER);
+    const laptop = await device(two.url, two, USER);
+    const bob = await device(two.url, two, "u:app_contract:bob");
+    const otherApp = await device(one.url, one, "u:app_other:alice");
+
+    const fanout = new StreamEmitterFanout(emitterClient, { streamName: stream });
+    const message = { user: "alice", event: "dm", data: { text: "hi" }, id: "m1", ts: 1_700_000_000_000 };
+    await fanout.deliverToUser(USER, message);
+    // Markers for the others, written after: each node reads the stream in order.
+    const toBob = { ...message, user: "bob", id: "m2" };
+    const toOther = { ...message, id: "m3" };
+    await fanout.deliverToUser("u:app_contract:bob", toBob);
+    await fanout.deliverToUser("u:app_other:alice", toOther);
+    await waitFor(
+      () => phone.length === 1 && laptop.length === 1 && bob.length === 1 && otherApp.length === 1,
+    );
+    expect(phone).toEqual([message]);
+    expect(laptop).toEqual([message]);
+    expect(bob).toEqual([toBob]);
+    expect(otherApp).toEqual([toOther]);
+    // Every socket here is also in ROOM: a user message is no room message.
+    expect(clients.flatMap((c) => c.messages)).toEqual([]);
+  });
+
   it("is replayed by Socket.IO's connection state recovery after a transport drop", async () => {
     const stream = streamName();
     const node = await startNode(stream);

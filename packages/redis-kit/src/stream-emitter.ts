@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { MessageEnvelope, SkipMarker } from "@relaybase/protocol";
+import type { MessageEnvelope, SkipMarker, UserMessage } from "@relaybase/protocol";
 import type { Fanout } from "@relaybase/server-kit";
 import { call, type RedisClient } from "./client.js";
 
@@ -54,6 +54,10 @@ export class StreamEmitterFanout implements Fanout {
       // The app-scoped room of one connection, on whichever node it is.
       await this.#broadcast("skip", marker, [exceptRoom], []);
     }
+  }
+
+  async deliverToUser(userKey: string, message: UserMessage): Promise<void> {
+    await this.#broadcast("user.message", message, [userKey], []);
   }
 
   async #broadcast(event: string, payload: unknown, rooms: string[], except: string[]): Promise<void> {

@@ -3,14 +3,16 @@ import {
   isValidConnectionId,
   isValidEventName,
   isValidRoomName,
+  isValidUserId,
   type MessageEnvelope,
   type MessageSource,
   messageSize,
   RelaybaseError,
+  type UserMessage,
 } from "@relaybase/protocol";
 import type { RetentionLimits, RoomHistory, StoredMessage } from "./history.js";
 import { randomId } from "./keys.js";
-import { connectionRoomKey, roomKey } from "./rooms.js";
+import { connectionRoomKey, roomKey, userRoomKey } from "./rooms.js";
 import type { AppRuntime } from "./tenant-directory.js";
 import type { PublishObserver } from "./usage-meter.js";
 
@@ -21,6 +23,19 @@ export interface Fanout {
    * marker instead of the message.
    */
   deliver(roomKey: string, envelope: MessageEnvelope, exceptRoom?: string): void | Promise<void>;
+  /** Sends `user.message` to every socket in a `userRoomKey` room, on every node. */
+  deliverToUser(userKey: string, message: UserMessage): void | Promise<void>;
+}
+
+export interface UserPublishInput {
+  app: AppRuntime;
+  userId: string;
+  event: string;
+  data: unknown;
+  /** Passed through to every connection (not stored, so not deduplicated). */
+  id?: string;
+  /** The size `Publisher.validateContent` returned, when the caller validated already. */
+  validatedSize?: number;
 }
 
 export interface PublishInput {
@@ -74,6 +89,11 @@ export class Publisher {
     if (exceptConnectionId !== undefined && !isValidConnectionId(exceptConnectionId)) {
       throw new RelaybaseError("INVALID_CONNECTION_ID");
     }
+    return Publisher.validateContent(app, event, data);
+  }
+
+  /** The checks of `validate` that do not depend on a room: event name, depth, size. */
+  static validateContent(app: AppRuntime, event: string, data: unknown): number {
     if (!isValidEventName(event)) throw new RelaybaseError("INVALID_EVENT_NAME");
     // Before measuring: encoding a deep enough value throws (and crashed Socket.IO's encoder).
     if (exceedsDepth(data)) throw new RelaybaseError("DATA_TOO_DEEP");
@@ -85,6 +105,21 @@ export class Publisher {
       );
     }
     return size;
+  }
+
+  /**
+   * Publishes to one user on all their connections (`user.message`): counted as one
+   * message published, like a room publish; stored in no history, so it has no offset.
+   */
+  async publishToUser(input: UserPublishInput): Promise<{ id: string }> {
+    const { app, userId, event, data } = input;
+    if (!isValidUserId(userId)) throw new RelaybaseError("INVALID_USER_ID");
+    const bytes = input.validatedSize ?? Publisher.validateContent(app, event, data);
+    const id = input.id ?? `m_${randomId(16)}`;
+    const message: UserMessage = { user: userId, event, data, id, ts: Date.now() };
+    await this.fanout.deliverToUser(userRoomKey(app.appId, userId), message);
+    this.observer?.published(app.appId, bytes);
+    return { id };
   }
 
   async publish(input: PublishInput): Promise<Published> {

@@ -173,7 +173,11 @@ describe("Publisher with a usage observer", () => {
   it("counts messages stored, once per id, with the size of their data", async () => {
     const sink = recorder();
     const meter = new UsageMeter({ sink: sink.sink });
-    const publisher = new Publisher(new MemoryRoomHistory(), { deliver: () => {} }, meter);
+    const publisher = new Publisher(
+      new MemoryRoomHistory(),
+      { deliver: () => {}, deliverToUser: () => {} },
+      meter,
+    );
     await publisher.publish({ app, room: "r", event: "e", data: "abc" }); // "abc" with quotes: 5 bytes
     await publisher.publish({ app, room: "r", event: "e", data: { n: 1 }, id: "same" }); // 7 bytes
     await publisher.publish({ app, room: "r", event: "e", data: { n: 1 }, id: "same" }); // a retry

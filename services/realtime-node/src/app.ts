@@ -5,7 +5,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type MessageEnvelope, type SkipMarker, wireError } from "@relaybase/protocol";
+import { type MessageEnvelope, type SkipMarker, type UserMessage, wireError } from "@relaybase/protocol";
 import {
   type ConnectionCounter,
   connectionRoomKey,
@@ -22,6 +22,7 @@ import {
   type RoomHistory,
   type TenantDirectory,
   type UsageMeter,
+  userRoomKey,
 } from "@relaybase/server-kit";
 import type { JWTVerifyGetKey } from "jose";
 import { Server, type ServerOptions } from "socket.io";
@@ -111,7 +112,16 @@ export class SocketIoFanout implements Fanout {
     this.#broadcast("skip", marker, exceptRoom);
   }
 
-  #broadcast(event: "message" | "skip", payload: unknown, room: string, except?: string): void {
+  deliverToUser(userKey: string, message: UserMessage): void {
+    this.#broadcast("user.message", message, userKey);
+  }
+
+  #broadcast(
+    event: "message" | "skip" | "user.message",
+    payload: unknown,
+    room: string,
+    except?: string,
+  ): void {
     const packet = { type: EVENT_PACKET, data: [event, payload], nsp: "/" };
     const opts = { rooms: new Set([room]), except: new Set(except ? [except] : []), flags: {} };
     const pending: unknown = this.io.of("/").adapter.broadcast(packet, opts);
@@ -198,11 +208,16 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
     const socketLogger = logger.child({ appId, socketId: socket.id });
     // REST publishes that exclude this connection reach it only through its app's room.
     void socket.join(connectionRoomKey(appId, socket.id));
+    // `POST …/users/:userId/publish` reaches every connection of a user through this room
+    // (DESIGN §2); a recovered socket re-authenticated as another user left the old one.
+    if (socket.data.userId !== undefined) void socket.join(userRoomKey(appId, socket.data.userId));
     const usage = deps.usage;
     // Fires per recipient socket, broadcasts included: one delivery each.
     socket.onAnyOutgoing((event, envelope) => {
       metrics.outgoing(appId, event, envelope as MessageEnvelope);
-      if (usage && event === "message") usage.deliveredEnvelope(appId, envelope as MessageEnvelope);
+      if (usage && (event === "message" || event === "user.message")) {
+        usage.deliveredEnvelope(appId, envelope as MessageEnvelope);
+      }
     });
     registerRoomHandlers(socket, {
       directory,

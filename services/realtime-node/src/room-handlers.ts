@@ -31,6 +31,7 @@ import {
   roomKey,
   type TenantDirectory,
   takeDailyQuota,
+  userRoomKey,
 } from "@relaybase/server-kit";
 import type { JWTVerifyGetKey } from "jose";
 import type { ZodType } from "zod";
@@ -161,8 +162,10 @@ function authorize(socket: RealtimeSocket, capability: Capability, room: string)
 export function leaveRoomsNoLongerAllowed(socket: RealtimeSocket): void {
   const prefix = roomKey(socket.data.appId, "");
   const own = connectionRoomKey(socket.data.appId, socket.id);
+  const user =
+    socket.data.userId === undefined ? undefined : userRoomKey(socket.data.appId, socket.data.userId);
   for (const key of socket.rooms) {
-    if (key === socket.id || key === own) continue;
+    if (key === socket.id || key === own || key === user) continue;
     const allowed = key.startsWith(prefix) && can(socket.data.caps, "subscribe", key.slice(prefix.length));
     if (!allowed) void socket.leave(key);
   }

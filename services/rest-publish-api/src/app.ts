@@ -31,6 +31,7 @@ import {
   registerPublishRoutes,
 } from "./publish-routes.js";
 import { statsResponse } from "./schemas.js";
+import { registerUserRoutes } from "./user-routes.js";
 
 export interface RestPublishApiDeps {
   config: Pick<RestPublishApiConfig, "BODY_LIMIT_BYTES"> &
@@ -69,6 +70,9 @@ export function createRestPublishApi(deps: RestPublishApiDeps): FastifyInstance 
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.config.BODY_LIMIT_BYTES,
+    // Room names and user ids are up to 200 characters, more once percent-encoded
+    // (Fastify's default, 100, would answer a long one 404).
+    routerOptions: { maxParamLength: 1024 },
   });
   const metrics = new RestApiMetrics(deps.metrics, deps.config.METRICS_APP_LABELS);
   metricsByApp.set(app, metrics);
@@ -95,11 +99,19 @@ export function createRestPublishApi(deps: RestPublishApiDeps): FastifyInstance 
     securitySchemes: { secretKey: { type: "http", scheme: "bearer", description: "A secret key, `sk_…`." } },
   });
   // In a plugin registered after the OpenAPI one, so that it sees every route.
+  // One budget for room and user publishes.
+  const limiters = deps.limiters ?? memoryLimiters();
   app.register(async (scope) => {
-    registerPublishRoutes(scope, { ...deps, limiters: deps.limiters ?? memoryLimiters() });
+    registerPublishRoutes(scope, { ...deps, limiters });
     registerPresenceRoutes(scope, {
       directory: deps.directory,
       presence: deps.presence ?? new MemoryPresenceStore(),
+    });
+    registerUserRoutes(scope, {
+      directory: deps.directory,
+      publisher: deps.publisher,
+      limiters,
+      logger: deps.logger,
     });
     registerHistoryRoutes(scope, {
       directory: deps.directory,

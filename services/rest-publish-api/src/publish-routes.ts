@@ -164,7 +164,12 @@ function roomsOf(body: PublishBody): string[] {
  * publish, 1 per batch message), then the day's quota (`messages`: one per room reached).
  * A refused request publishes nothing.
  */
-async function checkLimits(deps: PublishRouteDeps, app: AppRuntime, requests: number, messages: number) {
+export async function checkLimits(
+  deps: Pick<PublishRouteDeps, "limiters" | "logger">,
+  app: AppRuntime,
+  requests: number,
+  messages: number,
+) {
   await checkRestPublishRate(deps.limiters.rate, app, requests);
   await takeDailyQuota(deps.limiters.daily, app, messages, deps.logger);
 }
