@@ -47,6 +47,7 @@ const WHERE: Record<ErrorCode, string> = {
   TOKEN_INVALID:
     "connect error, `auth` ack: bad signature, alg none/HS*, wrong audience or issuer, malformed claims",
   TOKEN_EXPIRED: "connect error, `notice` before the server closes a socket whose token expired",
+  USER_DISCONNECTED: "`notice` before the server closes a socket after `POST …/users/:userId/disconnect`",
   TOKEN_APP_MISMATCH: "connect error: the token names another app than the key",
   KEY_APP_MISMATCH: "REST: the secret key belongs to another app than the path's",
   ORIGIN_NOT_ALLOWED: "connect error: the browser's Origin is not in the app's allowed origins",

@@ -76,6 +76,32 @@ describe("users and history in a cluster of two nodes", () => {
     expect(otherAlice.got.map((m) => m.data)).toEqual([2]);
   });
 
+  it("disconnect ends the user's devices on both nodes with the documented code", async () => {
+    const dev = await c.developer();
+    const track = async (url: string, userId: string) => {
+      const d = await connect(dev, url, userId, {});
+      const events: unknown[] = [];
+      d.socket.on("notice", (n: { code: string }) => events.push(n.code));
+      d.socket.on("disconnect", (reason: string) => events.push(reason));
+      return { ...d, events };
+    };
+    const phone = await track(nodeA, "alice");
+    const laptop = await track(nodeB, "alice");
+    const bob = await track(nodeA, "bob");
+    const res = await fetch(`${c.urls.rest}/v1/apps/${dev.appId}/users/alice/disconnect`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${dev.secret}` },
+    });
+    expect(res.status).toBe(202);
+    await poll("alice's devices on both nodes ended", () => [phone.events, laptop.events]).toEqual([
+      ["USER_DISCONNECTED", "io server disconnect"],
+      ["USER_DISCONNECTED", "io server disconnect"],
+    ]);
+    expect((await sendToUser(dev, "bob", { event: "marker", data: 1 })).status).toBe(202);
+    await poll("bob's marker", () => bob.got.length).toBe(1);
+    expect(bob.events).toEqual([]);
+  });
+
   it("REST history (Redis) and socket history agree with what subscribers on both nodes saw", async () => {
     const dev = await c.developer();
     const caps = { "chat:*": ["subscribe", "publish", "history"] };

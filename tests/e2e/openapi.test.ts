@@ -163,6 +163,7 @@ describe("the OpenAPI documents", () => {
         "/v1/apps/{appId}/rooms/{room}/history",
         "/v1/apps/{appId}/rooms/{room}/presence",
         "/v1/apps/{appId}/stats",
+        "/v1/apps/{appId}/users/{userId}/disconnect",
         "/v1/apps/{appId}/users/{userId}/publish",
       ].sort(),
     );
@@ -419,6 +420,21 @@ describe("REST publish API answers as documented", () => {
     await expectCode(send({ appId: quota.appId, auth: quota.secret }), 429, "DAILY_QUOTA_EXCEEDED");
   });
 
+  it("disconnect a user: 202 and its errors", async () => {
+    const dev = await p.developer();
+    const other = await p.developer();
+    const route = "/v1/apps/{appId}/users/{userId}/disconnect";
+    const end = (appId: string, auth: string, userId = "alice") =>
+      call("rest", "POST", route, { path: `/v1/apps/${appId}/users/${userId}/disconnect`, auth });
+    expect(await end(dev.appId, dev.secret)).toEqual({ status: 202, body: { ok: true } });
+    expect((await end(dev.appId, dev.secret, "u".repeat(201))).body).toMatchObject({
+      error: { code: "INVALID_USER_ID" },
+    });
+    expect((await end(dev.appId, "")).status).toBe(401);
+    expect((await end(dev.appId, other.secret)).status).toBe(403);
+    expect((await end("app_doesnotexist1234", dev.secret)).status).toBe(404);
+  });
+
   it("503 UNAVAILABLE while Redis does not answer", async () => {
     const { port } = restWithoutRedis.server.address() as { port: number };
     const base = `http://127.0.0.1:${port}`;
@@ -457,6 +473,12 @@ describe("REST publish API answers as documented", () => {
       body: { event: "e", data: 1 },
     });
     expect(toUser.status).toBe(503);
+    const ended = await call("rest", "POST", "/v1/apps/{appId}/users/{userId}/disconnect", {
+      base,
+      path: `/v1/apps/${dev.appId}/users/alice/disconnect`,
+      auth: dev.secret,
+    });
+    expect(ended.status).toBe(503);
     expect((await call("rest", "GET", "/readyz", { base })).status).toBe(503);
   });
 });

@@ -93,6 +93,38 @@ describe("publish to one user on the embedded platform", () => {
     await poll("the message after the refresh", () => phone.got.map((m) => m.event)).toEqual(["after-auth"]);
   });
 
+  it("disconnect ends each of the user's connections with a notice, and nobody else's", async () => {
+    const dev = await p.developer();
+    const other = await p.developer();
+    const seen = (d: Device) => {
+      const events: unknown[] = [];
+      d.socket.on("notice", (n: { code: string }) => events.push(n.code));
+      d.socket.on("disconnect", (reason: string) => events.push(reason));
+      return events;
+    };
+    const phone = await device(dev, "alice");
+    const laptop = await device(dev, "alice");
+    const bob = await device(dev, "bob");
+    const otherAlice = await device(other, "alice");
+    const [phoneSaw, laptopSaw, bobSaw, otherSaw] = [phone, laptop, bob, otherAlice].map(seen);
+
+    const res = await fetch(`${p.urls.rest}/v1/apps/${dev.appId}/users/alice/disconnect`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${dev.secret}` },
+    });
+    expect([res.status, await res.json()]).toEqual([202, { ok: true }]);
+    await poll("both of alice's connections ended", () => [phoneSaw, laptopSaw]).toEqual([
+      ["USER_DISCONNECTED", "io server disconnect"],
+      ["USER_DISCONNECTED", "io server disconnect"],
+    ]);
+    // Markers after it: the others are still connected and reachable.
+    expect((await sendToUser(dev, "bob", { event: "marker", data: 1 })).status).toBe(202);
+    expect((await sendToUser(other, "alice", { event: "marker", data: 2 })).status).toBe(202);
+    await poll("the markers", () => [bob.got.length, otherAlice.got.length]).toEqual([1, 1]);
+    expect([bobSaw, otherSaw]).toEqual([[], []]);
+    expect([bob.socket.connected, otherAlice.socket.connected]).toEqual([true, true]);
+  });
+
   it("checks the user id, the event and the size before sending anything", async () => {
     const dev = await p.developer();
     const code = async (res: Response) => [

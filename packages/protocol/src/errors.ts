@@ -70,6 +70,11 @@ export const ERROR_CODES = {
     message: "The token is malformed, tampered with, or signed with a disallowed algorithm.",
   },
   TOKEN_EXPIRED: { status: 401, retry: "reauth", message: "The token has expired." },
+  USER_DISCONNECTED: {
+    status: 403,
+    retry: "reauth",
+    message: "The app's server ended this user's connections; connect again only with a new token.",
+  },
   TOKEN_APP_MISMATCH: {
     status: 403,
     retry: "never",

@@ -248,6 +248,36 @@ describe("StreamEmitterFanout against a real redis-streams-adapter node", () => 
     expect(clients.flatMap((c) => c.messages)).toEqual([]);
   });
 
+  it("disconnects the sockets of one user room on every node, after a notice, and no one else", async () => {
+    const stream = streamName();
+    const [one, two] = [await startNode(stream), await startNode(stream)];
+    const device = async (url: string, node: AdapterNode, userRoom: string) => {
+      const client = await connect(url);
+      const seen: unknown[] = [];
+      client.socket.on("notice", (n: unknown) => seen.push(n));
+      client.socket.on("disconnect", (reason: string) => seen.push(`disconnect: ${reason}`));
+      await node.io.of("/").sockets.get(client.socket.id!)!.join(userRoom);
+      return { client, seen };
+    };
+    const phone = await device(one.url, one, "u:app_contract:alice");
+    const laptop = await device(two.url, two, "u:app_contract:alice");
+    const bob = await device(two.url, two, "u:app_contract:bob");
+
+    const fanout = new StreamEmitterFanout(emitterClient, { streamName: stream });
+    const notice = { code: "USER_DISCONNECTED", message: "ended", retry: "reauth" } as const;
+    await fanout.disconnectUser("u:app_contract:alice", notice);
+    await waitFor(() => phone.seen.length === 2 && laptop.seen.length === 2);
+    // The notice first, then a server-side disconnect (Socket.IO does not reconnect by itself).
+    for (const d of [phone, laptop]) expect(d.seen).toEqual([notice, "disconnect: io server disconnect"]);
+    // Bob is still there: a later message reaches him (each node reads the stream in order).
+    const marker = envelope();
+    await fanout.deliver(ROOM, marker);
+    await waitFor(() => bob.client.messages.length === 1);
+    expect(bob.seen).toEqual([]);
+    expect(bob.client.socket.connected).toBe(true);
+    expect([phone.client.socket.connected, laptop.client.socket.connected]).toEqual([false, false]);
+  });
+
   it("is replayed by Socket.IO's connection state recovery after a transport drop", async () => {
     const stream = streamName();
     const node = await startNode(stream);

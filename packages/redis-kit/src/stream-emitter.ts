@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { MessageEnvelope, SkipMarker, UserMessage } from "@relaybase/protocol";
+import type { MessageEnvelope, SkipMarker, UserMessage, WireError } from "@relaybase/protocol";
 import type { Fanout } from "@relaybase/server-kit";
 import { call, type RedisClient } from "./client.js";
 
@@ -27,6 +27,8 @@ export interface StreamEmitterOptions {
 }
 
 const BROADCAST = "3";
+/** ClusterAdapter's MessageType.DISCONNECT_SOCKETS; data `{ opts, close }`. */
+const DISCONNECT_SOCKETS = "6";
 const EVENT_PACKET = 2;
 const NAMESPACE = "/";
 
@@ -60,12 +62,26 @@ export class StreamEmitterFanout implements Fanout {
     await this.#broadcast("user.message", message, [userKey], []);
   }
 
+  /**
+   * The notice, then the adapter's DISCONNECT_SOCKETS entry (`close: false`: a
+   * server-side disconnect, sent after the notice on the same connection). Each node
+   * reads the stream in order, so the notice always goes first.
+   */
+  async disconnectUser(userKey: string, notice: WireError): Promise<void> {
+    await this.#broadcast("notice", notice, [userKey], []);
+    await this.#add(DISCONNECT_SOCKETS, { opts: { rooms: [userKey], except: [], flags: {} }, close: false });
+  }
+
   async #broadcast(event: string, payload: unknown, rooms: string[], except: string[]): Promise<void> {
-    const data = JSON.stringify({
+    await this.#add(BROADCAST, {
       packet: { type: EVENT_PACKET, data: [event, payload], nsp: NAMESPACE },
       opts: { rooms, except, flags: {} },
     });
-    const entry = ["uid", this.#uid, "nsp", NAMESPACE, "type", BROADCAST, "data", data];
+  }
+
+  async #add(type: string, body: unknown): Promise<void> {
+    const data = JSON.stringify(body);
+    const entry = ["uid", this.#uid, "nsp", NAMESPACE, "type", type, "data", data];
     await call(
       this.client,
       ["XADD", this.#streamName, "MAXLEN", "~", String(this.#maxLen), "*", ...entry],

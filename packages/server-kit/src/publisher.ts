@@ -9,6 +9,8 @@ import {
   messageSize,
   RelaybaseError,
   type UserMessage,
+  type WireError,
+  wireError,
 } from "@relaybase/protocol";
 import type { RetentionLimits, RoomHistory, StoredMessage } from "./history.js";
 import { randomId } from "./keys.js";
@@ -25,6 +27,11 @@ export interface Fanout {
   deliver(roomKey: string, envelope: MessageEnvelope, exceptRoom?: string): void | Promise<void>;
   /** Sends `user.message` to every socket in a `userRoomKey` room, on every node. */
   deliverToUser(userKey: string, message: UserMessage): void | Promise<void>;
+  /**
+   * Sends `notice` to every socket in a `userRoomKey` room, then disconnects them (a
+   * server-side disconnect: Socket.IO clients do not reconnect by themselves), on every node.
+   */
+  disconnectUser(userKey: string, notice: WireError): void | Promise<void>;
 }
 
 export interface UserPublishInput {
@@ -120,6 +127,12 @@ export class Publisher {
     await this.fanout.deliverToUser(userRoomKey(app.appId, userId), message);
     this.observer?.published(app.appId, bytes);
     return { id };
+  }
+
+  /** Ends every connection of one user on every node, with a `USER_DISCONNECTED` notice. */
+  async disconnectUser(app: AppRuntime, userId: string): Promise<void> {
+    if (!isValidUserId(userId)) throw new RelaybaseError("INVALID_USER_ID");
+    await this.fanout.disconnectUser(userRoomKey(app.appId, userId), wireError("USER_DISCONNECTED"));
   }
 
   async publish(input: PublishInput): Promise<Published> {

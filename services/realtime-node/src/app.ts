@@ -5,7 +5,13 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type MessageEnvelope, type SkipMarker, type UserMessage, wireError } from "@relaybase/protocol";
+import {
+  type MessageEnvelope,
+  type SkipMarker,
+  type UserMessage,
+  type WireError,
+  wireError,
+} from "@relaybase/protocol";
 import {
   type ConnectionCounter,
   connectionRoomKey,
@@ -116,8 +122,20 @@ export class SocketIoFanout implements Fanout {
     this.#broadcast("user.message", message, userKey);
   }
 
+  disconnectUser(userKey: string, notice: WireError): void {
+    // In order on every node: the notice is written to each socket before its disconnect.
+    this.#broadcast("notice", notice, userKey);
+    const opts = { rooms: new Set([userKey]), except: new Set<string>(), flags: {} };
+    const pending: unknown = this.io.of("/").adapter.disconnectSockets(opts, false);
+    if (pending instanceof Promise) {
+      pending.catch((err: unknown) =>
+        this.logger.error({ err, room: userKey }, "disconnect failed in the adapter"),
+      );
+    }
+  }
+
   #broadcast(
-    event: "message" | "skip" | "user.message",
+    event: "message" | "skip" | "user.message" | "notice",
     payload: unknown,
     room: string,
     except?: string,

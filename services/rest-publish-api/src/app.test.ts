@@ -37,7 +37,11 @@ async function apiWithApp() {
     secretKeys: [{ keyId, hash }],
   };
   await directory.put(app);
-  const publisher = new Publisher(new MemoryRoomHistory(), { deliver: () => {}, deliverToUser: () => {} });
+  const publisher = new Publisher(new MemoryRoomHistory(), {
+    deliver: () => {},
+    deliverToUser: () => {},
+    disconnectUser: () => {},
+  });
   const api = createRestPublishApi({
     config: { BODY_LIMIT_BYTES: 1_048_576 },
     directory,

@@ -67,6 +67,27 @@ export function registerUserRoutes(server: FastifyInstance, deps: UserRouteDeps)
       },
     },
   };
+  const disconnectRoute = {
+    schema: {
+      summary: "End every connection of one user, on every node (no body)",
+      security: [{ secretKey: [] }],
+      params: userParams,
+      response: {
+        202: z
+          .object({ ok: z.literal(true) })
+          .describe("Each connection was sent a USER_DISCONNECTED notice and disconnected."),
+        ...errorResponses(...appKeyErrors, "INVALID_USER_ID", "UNAVAILABLE"),
+      },
+    },
+  };
+  app.post("/v1/apps/:appId/users/:userId/disconnect", disconnectRoute, async (req, reply) => {
+    const tenant = await authorizeApp(req, deps.directory);
+    // The user room is named from the key's app, never from the path.
+    await deps.publisher.disconnectUser(tenant, req.params.userId);
+    reply.code(202);
+    return { ok: true as const };
+  });
+
   app.post("/v1/apps/:appId/users/:userId/publish", route, async (req, reply) => {
     // The key first, then the request: a bad key is told before a bad body.
     const tenant = await authorizeApp(req, deps.directory);
