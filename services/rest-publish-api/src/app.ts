@@ -98,24 +98,24 @@ export function createRestPublishApi(deps: RestPublishApiDeps): FastifyInstance 
     description: "Publish from your servers into your app's rooms. Generated from the routes' zod schemas.",
     securitySchemes: { secretKey: { type: "http", scheme: "bearer", description: "A secret key, `sk_…`." } },
   });
-  // In a plugin registered after the OpenAPI one, so that it sees every route.
   // One budget for room and user publishes.
   const limiters = deps.limiters ?? memoryLimiters();
+  // In a plugin registered after the OpenAPI one, so that it sees every route.
   app.register(async (scope) => {
     registerPublishRoutes(scope, { ...deps, limiters });
     registerPresenceRoutes(scope, {
       directory: deps.directory,
       presence: deps.presence ?? new MemoryPresenceStore(),
     });
+    registerHistoryRoutes(scope, {
+      directory: deps.directory,
+      history: deps.history ?? new MemoryRoomHistory(),
+    });
     registerUserRoutes(scope, {
       directory: deps.directory,
       publisher: deps.publisher,
       limiters,
       logger: deps.logger,
-    });
-    registerHistoryRoutes(scope, {
-      directory: deps.directory,
-      history: deps.history ?? new MemoryRoomHistory(),
     });
     registerStatusRoutes(scope, deps);
   });

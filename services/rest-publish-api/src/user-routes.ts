@@ -80,14 +80,6 @@ export function registerUserRoutes(server: FastifyInstance, deps: UserRouteDeps)
       },
     },
   };
-  app.post("/v1/apps/:appId/users/:userId/disconnect", disconnectRoute, async (req, reply) => {
-    const tenant = await authorizeApp(req, deps.directory);
-    // The user room is named from the key's app, never from the path.
-    await deps.publisher.disconnectUser(tenant, req.params.userId);
-    reply.code(202);
-    return { ok: true as const };
-  });
-
   app.post("/v1/apps/:appId/users/:userId/publish", route, async (req, reply) => {
     // The key first, then the request: a bad key is told before a bad body.
     const tenant = await authorizeApp(req, deps.directory);
@@ -108,5 +100,13 @@ export function registerUserRoutes(server: FastifyInstance, deps: UserRouteDeps)
     });
     reply.code(202);
     return published;
+  });
+
+  app.post("/v1/apps/:appId/users/:userId/disconnect", disconnectRoute, async (req, reply) => {
+    const tenant = await authorizeApp(req, deps.directory);
+    // The user room is named from the key's app, never from the path.
+    await deps.publisher.disconnectUser(tenant, req.params.userId);
+    reply.code(202);
+    return { ok: true as const };
   });
 }
