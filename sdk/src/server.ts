@@ -7,9 +7,12 @@ import {
   type Capabilities,
   ERROR_CODES,
   type ErrorCode,
+  type HistoryDirection,
+  type HistoryPage,
   isErrorCode,
   isValidEventName,
   isValidRoomName,
+  isValidUserId,
   MAX_MESSAGES_PER_BATCH,
   MAX_ROOMS_PER_PUBLISH,
   type Position,
@@ -145,6 +148,24 @@ export interface ServerClient {
    * const { members, nextCursor, count } = await relaybase.presence("doc:42", { limit: 500 });
    */
   presence(room: string, page?: { cursor?: string; limit?: number }): Promise<ServerPresencePage>;
+  /**
+   * One page of a room's stored messages by offset, with its current position
+   * (docs/rest-api.md): `forward` (default) after `since`, `backward` before it.
+   *
+   * @example
+   * const { messages } = await relaybase.history("chat:lobby", { direction: "backward", limit: 50 });
+   */
+  history(
+    room: string,
+    page?: { since?: number; limit?: number; direction?: HistoryDirection },
+  ): Promise<HistoryPage>;
+  /** Sends `user.message` to every connection of one user (token `sub`); not stored. */
+  publishToUser(
+    userId: string,
+    message: { event: string; data: unknown; id?: string },
+  ): Promise<{ id: string }>;
+  /** Ends every connection of one user with a `USER_DISCONNECTED` notice. */
+  disconnectUser(userId: string): Promise<void>;
 }
 
 export interface ServerPresencePage extends PresencePage {
@@ -235,6 +256,31 @@ export function createServerClient(options: ServerClientOptions): ServerClient {
         "GET",
         `${restUrl}/v1/apps/${app}/rooms/${encodeURIComponent(room)}/presence${qs}`,
       );
+    },
+    async history(room, page = {}) {
+      if (!isValidRoomName(room)) throw new RelaybaseError("INVALID_ROOM_NAME");
+      const query = new URLSearchParams();
+      if (page.since !== undefined) query.set("since", String(page.since));
+      if (page.limit !== undefined) query.set("limit", String(page.limit));
+      if (page.direction !== undefined) query.set("direction", page.direction);
+      const qs = query.toString() ? `?${query}` : "";
+      return send<HistoryPage>(
+        "GET",
+        `${restUrl}/v1/apps/${app}/rooms/${encodeURIComponent(room)}/history${qs}`,
+      );
+    },
+    async publishToUser(userId, message) {
+      if (!isValidUserId(userId)) throw new RelaybaseError("INVALID_USER_ID");
+      if (!isValidEventName(message.event)) throw new RelaybaseError("INVALID_EVENT_NAME");
+      return send<{ id: string }>(
+        "POST",
+        `${restUrl}/v1/apps/${app}/users/${encodeURIComponent(userId)}/publish`,
+        message,
+      );
+    },
+    async disconnectUser(userId) {
+      if (!isValidUserId(userId)) throw new RelaybaseError("INVALID_USER_ID");
+      await send("POST", `${restUrl}/v1/apps/${app}/users/${encodeURIComponent(userId)}/disconnect`, {});
     },
   };
 }

@@ -71,6 +71,10 @@ describe("history on the embedded platform", () => {
     expect(newest.body.messages).toEqual([seen[5], seen[4]]);
     const older = await restHistory(dev, "chat:lobby", "?direction=backward&since=5&limit=10");
     expect(older.body.messages.map((m) => m.offset)).toEqual([4, 3, 2, 1]);
+    // The server helper reads the same pages.
+    expect(await dev.server.history("chat:lobby", { direction: "backward", since: 5, limit: 10 })).toEqual(
+      older.body,
+    );
 
     // The socket request answers the same.
     const overSocket = await ack<HistoryAck>(alice, "history", { room: "chat:lobby" });

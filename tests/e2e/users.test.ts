@@ -113,6 +113,8 @@ describe("publish to one user on the embedded platform", () => {
       headers: { authorization: `Bearer ${dev.secret}` },
     });
     expect([res.status, await res.json()]).toEqual([202, { ok: true }]);
+    // The server helper's call, too (a body of `{}`): answered, nothing more to end.
+    await dev.server.disconnectUser("alice");
     await poll("both of alice's connections ended", () => [phoneSaw, laptopSaw]).toEqual([
       ["USER_DISCONNECTED", "io server disconnect"],
       ["USER_DISCONNECTED", "io server disconnect"],
