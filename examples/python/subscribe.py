@@ -6,6 +6,7 @@ Prints one JSON line per event: {"subscribed": ...}, {"message": ...} or {"refus
 """
 import json
 import sys
+import threading
 
 import socketio
 
@@ -13,10 +14,14 @@ url, key, room = sys.argv[1], sys.argv[2], sys.argv[3]
 token = sys.argv[4] if len(sys.argv) > 4 else None
 
 sio = socketio.Client(reconnection=False)
+# python-socketio runs every event handler in a thread of its own, so handlers can run
+# at once and finish out of order: keep each room's last offset and order by it.
+printing = threading.Lock()
 
 
 def say(**line):
-    print(json.dumps(line), flush=True)
+    with printing:
+        print(json.dumps(line), flush=True)
 
 
 @sio.event

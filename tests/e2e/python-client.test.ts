@@ -42,8 +42,13 @@ describe("a Python client (python-socketio)", () => {
     const py = runExample(dev.publishableKey, "public:py");
     await poll("the subscribe ack", () => py.lines[0]).toMatchObject({ subscribed: { ok: true } });
     for (const n of [1, 2, 3]) await dev.server.publish({ room: "public:py", event: "tick", data: { n } });
+    // python-socketio runs each event's handler in a thread of its own (engineio's
+    // run_async): they can finish out of order, which is why clients order by offset.
     await poll("the three messages", () =>
-      py.lines.filter((l) => l.message).map((l) => [l.message.offset, l.message.data.n]),
+      py.lines
+        .filter((l) => l.message)
+        .map((l) => [l.message.offset, l.message.data.n])
+        .sort((a, b) => a[0] - b[0]),
     ).toEqual([
       [1, 1],
       [2, 2],

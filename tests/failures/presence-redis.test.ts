@@ -34,8 +34,10 @@ describe("presence after Redis loses its data", () => {
 
   /** The REST view, or undefined while REST cannot answer (its directory is being reloaded). */
   async function listed(): Promise<string[] | undefined> {
+    // Bounded, so one request caught in Redis's restart cannot hold up the poll.
     const res = await fetch(`${c.urls.rest}/v1/apps/${dev.appId}/rooms/${ROOM}/presence`, {
       headers: { authorization: `Bearer ${dev.secret}` },
+      signal: AbortSignal.timeout(5_000),
     }).catch(() => undefined);
     if (!res?.ok) return undefined;
     return ((await res.json()) as { members: PresenceMember[] }).members.map((m) => m.userId);
