@@ -32,6 +32,7 @@ import {
 } from "@relaybase/server-kit";
 import type { JWTVerifyGetKey } from "jose";
 import { Server, type ServerOptions } from "socket.io";
+import { adapterBroadcast } from "./adapter-broadcast.js";
 import { type AdminUiConfig, mountAdminUi } from "./admin-ui.js";
 import type { RealtimeNodeConfig } from "./config.js";
 import { checkConnection } from "./connection-checks.js";
@@ -96,12 +97,7 @@ export interface RealtimeNode {
   close(): Promise<void>;
 }
 
-/**
- * Delivers through Socket.IO's adapter: local sockets now, the cluster with a cluster
- * adapter. It calls the adapter itself rather than `io.to(room).emit`, because a cluster
- * adapter's broadcast is async and `emit` drops its promise: a failure there (an encoder
- * error, Redis) would be an unhandled rejection. Here it is logged with its room.
- */
+/** Delivers through Socket.IO's adapter (`adapterBroadcast`): this node's sockets, or the cluster's. */
 export class SocketIoFanout implements Fanout {
   constructor(
     private readonly io: RealtimeServer,
@@ -139,18 +135,10 @@ export class SocketIoFanout implements Fanout {
     payload: unknown,
     room: string,
     except?: string,
-  ): void {
-    const packet = { type: EVENT_PACKET, data: [event, payload], nsp: "/" };
-    const opts = { rooms: new Set([room]), except: new Set(except ? [except] : []), flags: {} };
-    const pending: unknown = this.io.of("/").adapter.broadcast(packet, opts);
-    if (pending instanceof Promise) {
-      pending.catch((err: unknown) => this.logger.error({ err, room }, "fan-out failed in the adapter"));
-    }
+  ) {
+    adapterBroadcast(this.io, this.logger, event, payload, room, except);
   }
 }
-
-/** socket.io-parser's PacketType.EVENT. */
-const EVENT_PACKET = 2;
 
 export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
   const { config, directory, keys, logger } = deps;

@@ -16,6 +16,7 @@ import {
   roomKey,
   type TenantDirectory,
 } from "@relaybase/server-kit";
+import { adapterBroadcast } from "./adapter-broadcast.js";
 import type { ClientPublishLimits } from "./limits.js";
 import { currentApp, handleRequest, type RequestDeps } from "./socket-requests.js";
 import type { RealtimeServer, RealtimeSocket } from "./types.js";
@@ -42,26 +43,10 @@ export function createNodePresence(io: RealtimeServer, deps: NodePresenceDeps): 
   });
 }
 
-/** socket.io-parser's PacketType.EVENT. */
-const EVENT_PACKET = 2;
-
-/**
- * To the tenant room's subscribers on every node, through the adapter (as the fan-out of
- * messages does; a cluster adapter's broadcast is async and its failure is logged here).
- * The room key is made by `roomKey` from the app id and the validated room name.
- */
+/** To the tenant room's subscribers on every node. The room key is made by `roomKey` from the app id and the validated room name. */
 function announce(io: RealtimeServer, change: PresenceChange, logger: Pick<Logger, "error">): void {
   const event: PresenceEvent = { room: change.room, action: change.action, member: change.member };
-  const room = roomKey(change.appId, change.room);
-  const packet = { type: EVENT_PACKET, data: ["presence", event], nsp: "/" };
-  const pending: unknown = io
-    .of("/")
-    .adapter.broadcast(packet, { rooms: new Set([room]), except: new Set(), flags: {} });
-  if (pending instanceof Promise) {
-    pending.catch((err: unknown) =>
-      logger.error({ err, room }, "presence announcement failed in the adapter"),
-    );
-  }
+  adapterBroadcast(io, logger, "presence", event, roomKey(change.appId, change.room));
 }
 
 export interface PresenceHandlerDeps extends RequestDeps {
