@@ -1,4 +1,4 @@
-import { MemoryRoomOccupancy, randomId, type RoomOccupancy } from "@relaybase/server-kit";
+import { MemoryRoomOccupancy, type RoomOccupancy, randomId } from "@relaybase/server-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRedisClient, type RedisClient } from "./client.js";
 import { RedisRoomOccupancy } from "./room-occupancy.js";
@@ -21,7 +21,11 @@ const node = (options: ConstructorParameters<typeof RedisRoomOccupancy>[1] = {})
 const reader = () => new RedisRoomOccupancy(redis, { prefix, readOnly: true });
 
 /** Every page of an app's rooms, following the cursors. */
-async function allRooms(store: RoomOccupancy, appId: string, options: { prefix?: string; limit?: number } = {}) {
+async function allRooms(
+  store: RoomOccupancy,
+  appId: string,
+  options: { prefix?: string; limit?: number } = {},
+) {
   const out: Array<[string, number]> = [];
   let cursor: string | undefined;
   do {
@@ -69,7 +73,9 @@ describe.each([
   it("refuses a bad prefix, limit or cursor with the documented codes", async () => {
     const { writer, read } = make();
     const r = read(writer);
-    await expect(r.list("app_x", { prefix: "no spaces" })).rejects.toMatchObject({ code: "INVALID_ROOM_NAME" });
+    await expect(r.list("app_x", { prefix: "no spaces" })).rejects.toMatchObject({
+      code: "INVALID_ROOM_NAME",
+    });
     await expect(r.list("app_x", { limit: 0 })).rejects.toMatchObject({ code: "BAD_REQUEST" });
     await expect(r.list("app_x", { cursor: "%%%" })).rejects.toMatchObject({ code: "BAD_REQUEST" });
     // A cursor of another prefix's listing.
@@ -123,7 +129,9 @@ describe("RedisRoomOccupancy", () => {
       .poll(() => allRooms(reader(), appId), { message: "the lease to expire", timeout: 5_000 })
       .toEqual([["room", 1]]);
     // Nothing of it is left behind: its keys expired with the lease.
-    await expect.poll(() => redis.keys(`${prefix}{rb:rooms}:*${doomed.nodeId}*`), { timeout: 5_000 }).toEqual([]);
+    await expect
+      .poll(() => redis.keys(`${prefix}{rb:rooms}:*${doomed.nodeId}*`), { timeout: 5_000 })
+      .toEqual([]);
     await survivor.close();
   });
 
