@@ -8,6 +8,7 @@ import {
   ROOM_NAME_PATTERN,
   type ServerToClientEvents,
   type SkipMarker,
+  type UserMessage,
   type WireError,
 } from "@relaybase/protocol";
 import { io, type Socket } from "socket.io-client";
@@ -44,6 +45,12 @@ export interface ClientEvents {
   state: StateChange;
   /** Errors nobody awaits: refused connections, token fetch failures, lost subscriptions. */
   error: RelaybaseError;
+  /**
+   * A message your server sent to this connection's user (`POST /v1/apps/{appId}/users/{userId}/publish`,
+   * `publishToUser`): it reaches every connection of the user, subscribed or not. Not stored,
+   * not replayed after a reconnect.
+   */
+  "user.message": UserMessage;
 }
 
 type RelaybaseSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -166,6 +173,7 @@ export class RelaybaseClient<Events extends object = DefaultEvents> {
    *
    * @example
    * client.on("state", ({ current, error }) => banner(current, error?.message));
+   * client.on("user.message", ({ event, data }) => notify(event, data));
    */
   on<K extends keyof ClientEvents>(event: K, handler: (payload: ClientEvents[K]) => void): () => void {
     return this.#events.on(event, handler);
@@ -220,6 +228,7 @@ export class RelaybaseClient<Events extends object = DefaultEvents> {
     socket.on("skip", (marker: SkipMarker) => this.#rooms.get(marker.room)?._skip(marker));
     socket.on("presence", (event: PresenceEvent) => this.#rooms.get(event.room)?._presence(event));
     socket.on("notice", (notice) => this.#onNotice(notice));
+    socket.on("user.message", (message: UserMessage) => this.#events.emit("user.message", message));
     socket.io.on("reconnect_attempt", () => {
       if (!this.#stopped) this.#setState("reconnecting");
     });

@@ -5,6 +5,8 @@
 export {
   ERROR_CODES,
   type ErrorCode,
+  type HistoryDirection,
+  type HistoryPage,
   type MessageEnvelope,
   type MessageSource,
   type Position,
@@ -12,6 +14,7 @@ export {
   type PresenceEvent,
   RelaybaseError,
   type Retry,
+  type UserMessage,
   type WireError,
 } from "@relaybase/protocol";
 export {
@@ -28,6 +31,7 @@ export type {
   DefaultEvents,
   EventName,
   GapInfo,
+  HistoryOptions,
   MessageHandler,
   MessageMeta,
   PublishOptions,

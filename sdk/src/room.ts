@@ -1,5 +1,8 @@
 import {
   type ClientToServerEvents,
+  type HistoryDirection,
+  type HistoryPage,
+  MAX_HISTORY_PAGE,
   type MessageEnvelope,
   type Position,
   type PresenceEvent,
@@ -89,6 +92,18 @@ export interface RoomStatusEvents {
 }
 
 type RelaybaseSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export interface HistoryOptions {
+  /**
+   * Exclusive offset bound: `forward` reads offsets after it (default 0, from the oldest
+   * kept), `backward` offsets before it (default: from the newest).
+   */
+  since?: number;
+  /** Messages per page, 1-1000. @default 100 */
+  limit?: number;
+  /** `forward`: oldest first; `backward`: newest first. @default "forward" */
+  direction?: HistoryDirection;
+}
 
 /** @internal What a room needs from its client. */
 export interface RoomHost {
@@ -250,6 +265,44 @@ export class Room<Events extends object = DefaultEvents> {
     options: PublishOptions = {},
   ): Promise<PublishResult> {
     return this.#host.publish(this.name, event, data, options.id);
+  }
+
+  /**
+   * One page of the room's stored messages by offset, with the room's position now
+   * (the `history` capability; subscribing is not required). Messages come as
+   * subscribers received them; they are not delivered to `on` handlers. Rejects with
+   * e.g. `CAPABILITY_DENIED`, or `UNAVAILABLE` while disconnected.
+   *
+   * @example
+   * const { messages } = await room.history({ direction: "backward", limit: 50 });
+   * // the page before it:
+   * const older = await room.history({ direction: "backward", since: messages.at(-1)!.offset });
+   */
+  async history(options: HistoryOptions = {}): Promise<HistoryPage> {
+    const { since, limit, direction } = options;
+    if (since !== undefined && (!Number.isInteger(since) || since < 0)) {
+      throw new RelaybaseError("BAD_REQUEST", "`since` is an offset: a whole number ≥ 0.");
+    }
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_PAGE)) {
+      throw new RelaybaseError("BAD_REQUEST", `A history page holds 1-${MAX_HISTORY_PAGE} messages.`);
+    }
+    const socket = this.#host.socket;
+    if (!socket.connected) throw new RelaybaseError("UNAVAILABLE", "Not connected.");
+    const payload = {
+      room: this.name,
+      ...(since !== undefined ? { since } : {}),
+      ...(limit !== undefined ? { limit } : {}),
+      ...(direction !== undefined ? { direction } : {}),
+    };
+    let ack: Awaited<ReturnType<typeof socket.emitWithAck<"history">>>;
+    try {
+      ack = await socket.timeout(this.#host.options.ackTimeoutMs).emitWithAck("history", payload);
+    } catch (err) {
+      throw new RelaybaseError("TIMEOUT", `history was not acknowledged: ${(err as Error).message}`);
+    }
+    if (!ack.ok) throw toRelaybaseError(ack.error);
+    const { ok: _ok, ...page } = ack;
+    return page;
   }
 
   /** @internal The socket (re)connected. */
