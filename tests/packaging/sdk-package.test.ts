@@ -40,7 +40,11 @@ beforeAll(async () => {
     join(dir, "package.json"),
     JSON.stringify({ name: "consumer", private: true, type: "module" }),
   );
-  await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", ...packed], { cwd: dir });
+  // React is the SDK's optional peer, for `@relaybase/sdk/react`; a React app has it already.
+  const react = ["react@19", "react-dom@19", "@types/react@19"];
+  await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", ...packed, ...react], {
+    cwd: dir,
+  });
   p = await startTestPlatform();
 }, 180_000);
 
@@ -81,13 +85,40 @@ await server.publish({ room: "public:packaged", event: "hello", data: { from: "t
     expect(stdout.trim()).toBe('{"from":"the tarball"}');
   });
 
+  it("serves @relaybase/sdk/react to a React app (server-rendered here, no DOM needed)", async () => {
+    const dev = await p.developer();
+    await writeFile(
+      join(dir, "react.mjs"),
+      `import { createElement as h } from "react";
+import { renderToString } from "react-dom/server";
+import { createClient } from "@relaybase/sdk";
+import { RelaybaseProvider, useConnectionState } from "@relaybase/sdk/react";
+const [key, url] = process.argv.slice(2);
+const client = createClient({ key, url, transports: ["websocket"] });
+function State() { return h("p", null, useConnectionState()); }
+console.log(renderToString(h(RelaybaseProvider, { client }, h(State))));
+client.close();
+`,
+    );
+    const { stdout } = await run("node", ["react.mjs", dev.publishableKey, p.urls.realtime], {
+      cwd: dir,
+      timeout: 30_000,
+    });
+    expect(stdout.trim()).toBe("<p>connecting</p>");
+  });
+
   it("ships types that a TypeScript project compiles against", async () => {
     await writeFile(
       join(dir, "typed.ts"),
       `import { createClient, type ErrorCode } from "@relaybase/sdk";
+import { createRelaybaseHooks } from "@relaybase/sdk/react";
 const client = createClient<{ chat: { text: string } }>({ key: "pk_x", url: "http://localhost:4001" });
 client.room("chat:1").on("chat", (data) => data.text.toUpperCase());
 const code: ErrorCode = "CAPABILITY_DENIED";
+const hooks = createRelaybaseHooks<{ chat: { text: string } }>();
+export function useLatest(): string | undefined {
+  return hooks.useMessages("chat:1", "chat").at(-1)?.data.text;
+}
 export { code };
 `,
     );
