@@ -99,7 +99,8 @@ describe("rooms in a two-node cluster", () => {
     await poll("the dead node's member to leave", () => rooms(dev), { timeoutMs: 30_000 }).toEqual([
       { room: "doc:shared", subscribers: 2, members: 1 },
     ]);
-    expect(await rooms(other)).toEqual([]);
+    // (Seen once in 15 runs: the other app's subscriber still counted here; the client's state says where it was.)
+    expect(await rooms(other), `the other app's client is ${theirs.state}`).toEqual([]);
     expect(await dev.server.room("doc:victim")).toMatchObject({ subscribers: 0, members: 0 });
   }, 120_000);
 });
