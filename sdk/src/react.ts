@@ -11,6 +11,7 @@ import {
   createContext,
   createElement,
   type ReactNode,
+  useCallback,
   useContext,
   useEffect,
   useMemo,
@@ -57,11 +58,9 @@ export function useRelaybase<Events extends object = DefaultEvents>(): Relaybase
 /** The connection's state (`connecting`, `connected`, `reconnecting`, …), re-rendering on each change. */
 export function useConnectionState(): ConnectionState {
   const client = useRelaybase();
-  return useSyncExternalStore(
-    (onChange) => client.on("state", onChange),
-    () => client.state,
-    () => client.state,
-  );
+  const subscribe = useCallback((onChange: () => void) => client.on("state", onChange), [client]);
+  const snapshot = () => client.state;
+  return useSyncExternalStore(subscribe, snapshot, snapshot);
 }
 
 export interface UseRoomResult<Events extends object> {
@@ -80,8 +79,8 @@ export function useRoom<Events extends object = DefaultEvents>(name: string): Us
   const client = useRelaybase<Events>();
   const room = useMemo(() => client.room(name), [client, name]);
   const [error, setError] = useState<Error | undefined>();
-  const state = useSyncExternalStore(
-    (onChange) => {
+  const subscribe = useCallback(
+    (onChange: () => void) => {
       const offs = (["subscribed", "unsubscribed", "resumed", "error"] as const).map((e) =>
         room.onStatus(e, onChange),
       );
@@ -89,9 +88,10 @@ export function useRoom<Events extends object = DefaultEvents>(name: string): Us
         for (const off of offs) off();
       };
     },
-    () => room.state,
-    () => room.state,
+    [room],
   );
+  const snapshot = () => room.state;
+  const state = useSyncExternalStore(subscribe, snapshot, snapshot);
   useEffect(() => {
     setError(undefined);
     return holdRoom(client, room, setError);
@@ -167,11 +167,15 @@ export function usePresence<Data = unknown>(
   const client = useRelaybase();
   const room = useMemo(() => client.room(name), [client, name]);
   const presence = room.presence as unknown as RoomPresence<Data>;
-  const cache = useRef<{ version: number; members: PresenceMember<Data>[] }>({ version: -1, members: [] });
+  const cache = useRef<{ presence: unknown; version: number; members: PresenceMember<Data>[] }>({
+    presence: undefined,
+    version: -1,
+    members: [],
+  });
   const version = useRef(0);
   const [error, setError] = useState<Error | undefined>();
-  const members = useSyncExternalStore(
-    (onChange) => {
+  const subscribe = useCallback(
+    (onChange: () => void) => {
       const bump = () => {
         version.current++;
         onChange();
@@ -181,13 +185,18 @@ export function usePresence<Data = unknown>(
         for (const off of offs) off();
       };
     },
+    [presence],
+  );
+  const members = useSyncExternalStore(
+    subscribe,
     () => {
-      // A stable array between changes, as useSyncExternalStore requires.
-      if (cache.current.version !== version.current) {
+      // A stable array between changes (and per room), as useSyncExternalStore requires.
+      const c = cache.current;
+      if (c.presence !== presence || c.version !== version.current) {
         const sorted = presence.members.sort((a, b) =>
           a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0,
         );
-        cache.current = { version: version.current, members: sorted };
+        cache.current = { presence, version: version.current, members: sorted };
       }
       return cache.current.members;
     },
