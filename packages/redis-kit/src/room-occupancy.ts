@@ -71,13 +71,14 @@ for i = 6, #ARGV, 3 do
   touched[app] = true
 end
 for app in pairs(touched) do
-  if redis.call('EXISTS', counts(app)) == 1 then
-    redis.call('SADD', apps, app)
-    redis.call('PEXPIRE', counts(app), ARGV[1])
-    redis.call('PEXPIRE', names(app), ARGV[1])
-  else
-    redis.call('SREM', apps, app)
-  end
+  if redis.call('EXISTS', counts(app)) == 1 then redis.call('SADD', apps, app)
+  else redis.call('SREM', apps, app) end
+end
+-- Every key of the node gets the lease's new expiry, not only the touched ones: a node's
+-- rooms then vanish together when it dies, never one app's before another's.
+for _, app in ipairs(redis.call('SMEMBERS', apps)) do
+  redis.call('PEXPIRE', counts(app), ARGV[1])
+  redis.call('PEXPIRE', names(app), ARGV[1])
 end
 if redis.call('EXISTS', apps) == 1 then redis.call('PEXPIRE', apps, ARGV[1]) end
 redis.call('ZADD', KEYS[1], ARGV[2], node)
