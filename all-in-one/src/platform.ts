@@ -97,6 +97,7 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
     connections: node.connections,
     presence: node.presence,
     history: node.history,
+    debug: node.debug,
     limiters,
     logger: logger.child({ part: "rest-publish-api" }),
     metrics,

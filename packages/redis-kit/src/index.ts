@@ -11,6 +11,7 @@ export {
   type ConnectionLeasesOptions,
   readConnectionCounts,
 } from "./connection-leases.js";
+export { RedisDebugWatchers, type RedisDebugWatchersOptions } from "./redis-debug-watchers.js";
 export {
   RedisDailyQuota,
   type RedisLimitersOptions,

@@ -1,5 +1,6 @@
 export * from "./config.js";
 export * from "./connection-counter.js";
+export * from "./debug-tap.js";
 export * from "./edge.js";
 export * from "./history.js";
 export * from "./history-page.js";

@@ -21,3 +21,12 @@ export function connectionRoomKey(appId: string, connectionId: string): string {
 export function userRoomKey(appId: string, userId: string): string {
   return `u:${appId}:${userId}`;
 }
+
+/**
+ * The Socket.IO room of an app's debug tail (DESIGN §9): where the processes send the
+ * app's debug events, joined only by a connection with a debug token. Its own prefix, so no
+ * `roomKey` can equal it whatever the room name.
+ */
+export function debugRoomKey(appId: string): string {
+  return `d:${appId}`;
+}

@@ -5,7 +5,9 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { AddressInfo } from "node:net";
+import { hostname } from "node:os";
 import {
+  type DebugEvent,
   type MessageEnvelope,
   type SkipMarker,
   type UserMessage,
@@ -15,10 +17,14 @@ import {
 import {
   type ConnectionCounter,
   connectionRoomKey,
+  DebugTap,
+  type DebugWatchers,
+  debugRoomKey,
   type Fanout,
   type Limiters,
   type Logger,
   MemoryConnectionCounter,
+  MemoryDebugWatchers,
   MemoryRoomHistory,
   memoryLimiters,
   type PresenceReader,
@@ -36,6 +42,13 @@ import { adapterBroadcast } from "./adapter-broadcast.js";
 import { type AdminUiConfig, mountAdminUi } from "./admin-ui.js";
 import type { RealtimeNodeConfig } from "./config.js";
 import { checkConnection } from "./connection-checks.js";
+import {
+  rememberNotice,
+  reportConnection,
+  reportHandshakeRefusal,
+  reportRefusal,
+  trackDebugRooms,
+} from "./debug-tail.js";
 import { ClientPublishLimits, PendingAdmissions } from "./limits.js";
 import { RealtimeNodeMetrics } from "./metrics.js";
 import {
@@ -45,6 +58,7 @@ import {
 } from "./presence-handlers.js";
 import { leaveRoomsNoLongerAllowed, registerRoomHandlers } from "./room-handlers.js";
 import { connectError, toWireError } from "./socket-errors.js";
+import type { ClientRequest } from "./socket-requests.js";
 import { TokenExpiry } from "./token-expiry.js";
 import type { RealtimeServer } from "./types.js";
 
@@ -75,6 +89,10 @@ export interface RealtimeNodeDeps {
   metrics?: Registry;
   /** Presence members of every node (docs/presence.md); in memory by default, `RedisPresence` in a cluster. */
   presence?: PresenceStore;
+  /** Which apps a console watches, cluster-wide (docs/console.md); in memory by default. Its owner closes it. */
+  debugWatchers?: DebugWatchers;
+  /** Names this node in debug events. @default `<hostname>#<pid>` (the Admin UI's serverId) */
+  nodeId?: string;
 }
 
 export interface RealtimeNode {
@@ -92,6 +110,8 @@ export interface RealtimeNode {
   presence: PresenceReader;
   /** Room history, for an in-process REST API (embedded mode). */
   history: RoomHistory;
+  /** The debug tail of this node, for an in-process REST API's refusals (embedded mode). */
+  debug: DebugTap;
   listen(port: number, host: string): Promise<AddressInfo>;
   /** Drains: readiness fails, new connections are refused, clients told to reconnect. */
   close(): Promise<void>;
@@ -118,6 +138,10 @@ export class SocketIoFanout implements Fanout {
     this.#broadcast("user.message", message, userKey);
   }
 
+  deliverDebug(appId: string, event: DebugEvent): void {
+    this.#broadcast("debug", event, debugRoomKey(appId));
+  }
+
   disconnectUser(userKey: string, notice: WireError): void {
     // In order on every node: the notice is written to each socket before its disconnect.
     this.#broadcast("notice", notice, userKey);
@@ -131,7 +155,7 @@ export class SocketIoFanout implements Fanout {
   }
 
   #broadcast(
-    event: "message" | "skip" | "user.message" | "notice",
+    event: "message" | "skip" | "user.message" | "notice" | "debug",
     payload: unknown,
     room: string,
     except?: string,
@@ -163,7 +187,14 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
       skipMiddlewares: false,
     },
   });
-  const publisher = new Publisher(history, new SocketIoFanout(io, logger), metrics.observer(deps.usage));
+  const fanout = new SocketIoFanout(io, logger);
+  const debugWatchers = deps.debugWatchers ?? new MemoryDebugWatchers();
+  trackDebugRooms(io, debugWatchers);
+  const debug = new DebugTap(debugWatchers, (appId, event) => fanout.deliverDebug(appId, event), {
+    node: deps.nodeId ?? `${hostname()}#${process.pid}`,
+    logger,
+  });
+  const publisher = new Publisher(history, fanout, metrics.observer(deps.usage), debug);
   const adminServerId = mountAdminUi(io, config);
   const presence = createNodePresence(io, {
     store: deps.presence,
@@ -192,6 +223,7 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
         Object.assign(socket.data, data);
         if (data.exp === undefined) delete socket.data.exp;
         if (data.userId === undefined) delete socket.data.userId;
+        if (data.debug === undefined) delete socket.data.debug;
         next();
       },
       (err: unknown) => {
@@ -201,6 +233,13 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
           () => appIdOfHandshake(socket.handshake.auth, directory),
           logger,
         );
+        // A wrong key names no app; any other refusal's key was found (and is cached).
+        if (error.code !== "INVALID_KEY" && error.code !== "WRONG_KEY_TYPE") {
+          appIdOfHandshake(socket.handshake.auth, directory).then(
+            (appId) => reportHandshakeRefusal(debug, appId, socket, error.code),
+            () => {},
+          );
+        }
         next(connectError(error));
       },
     );
@@ -220,11 +259,17 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
     const usage = deps.usage;
     // Fires per recipient socket, broadcasts included: one delivery each.
     socket.onAnyOutgoing((event, envelope) => {
+      rememberNotice(socket, event, envelope);
       metrics.outgoing(appId, event, envelope as MessageEnvelope);
       if (usage && (event === "message" || event === "user.message")) {
         usage.deliveredEnvelope(appId, envelope as MessageEnvelope);
       }
     });
+    reportConnection(debug, socket);
+    const onRefused = (code: WireError["code"], request: ClientRequest, room: unknown) => {
+      metrics.refused(appId, code);
+      reportRefusal(debug, socket, request, code, room);
+    };
     registerRoomHandlers(socket, {
       directory,
       history,
@@ -235,7 +280,8 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
       logger: socketLogger,
       publishLimits,
       dailyQuota: limiters.daily,
-      onRefused: (code) => metrics.refused(appId, code),
+      debug,
+      onRefused,
       afterAuth: (s) => void leavePresenceNoLongerAllowed(s, presence),
     });
     registerPresenceHandlers(socket, {
@@ -243,7 +289,7 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
       directory,
       logger: socketLogger,
       publishLimits,
-      onRefused: (code) => metrics.refused(appId, code),
+      onRefused,
     });
     // The connection count was taken at admission and is given back on disconnect
     // (connection-checks.ts).
@@ -259,6 +305,7 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
     adminServerId,
     presence,
     history,
+    debug,
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         httpServer.once("error", reject);
@@ -272,6 +319,7 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
       await waitForSockets(io, config.SHUTDOWN_DEADLINE_MS);
       expiry.clearAll();
       await io.close();
+      debug.close();
       await presence.close();
       await connections.close();
     },

@@ -1,6 +1,7 @@
 import {
   ConnectionLeases,
   openClusterServices,
+  RedisDebugWatchers,
   RedisPresence,
   RedisRoomHistory,
   redisLimiters,
@@ -40,7 +41,11 @@ const adapterRedis = createClient({ url: config.REDIS_URL, name: "realtime-node-
 adapterRedis.on("error", () => {});
 await adapterRedis.connect();
 
+// Which apps a console watches, cluster-wide: this node adds those whose debug room it holds.
+const debugWatchers = await RedisDebugWatchers.create(redis, { logger });
+
 const node = createRealtimeNode({
+  debugWatchers,
   config,
   directory,
   history: new RedisRoomHistory(redis),
@@ -71,5 +76,6 @@ logger.info(
 
 closeOnSignals(async () => {
   await node.close();
+  await debugWatchers.close();
   await Promise.allSettled([close(), adapterRedis.quit(), metricsServer?.close()]);
 }, logger);

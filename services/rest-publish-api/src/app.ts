@@ -1,6 +1,7 @@
 import { isErrorCode, RelaybaseError } from "@relaybase/protocol";
 import {
   type ConnectionCounter,
+  type DebugTap,
   errorResponses,
   type Limiters,
   type Logger,
@@ -55,6 +56,11 @@ export interface RestPublishApiDeps {
   presence?: PresenceReader;
   /** Room history for `GET …/rooms/:room/history`: the publisher's (Redis in a cluster, the node's when embedded). */
   history?: RoomHistory;
+  /**
+   * The app's debug tail hears of refused requests (publishes are the publisher's to
+   * report): the publisher's tap; none by default.
+   */
+  debug?: DebugTap;
 }
 
 const metricsByApp = new WeakMap<FastifyInstance, RestApiMetrics>();
@@ -84,7 +90,19 @@ export function createRestPublishApi(deps: RestPublishApiDeps): FastifyInstance 
 
   app.setErrorHandler((err, req, reply) => {
     const { status, body, headers } = toHttpError(err, (e) => req.log.error({ err: e }, "unhandled error"));
-    if (isErrorCode(body.error.code)) metrics.refused(authorizedAppId(req), body.error.code);
+    const code = body.error.code;
+    if (isErrorCode(code)) {
+      const appId = authorizedAppId(req);
+      metrics.refused(appId, code);
+      // Only once the key named the app: a stranger's wrong key reaches nobody's tail.
+      if (appId !== undefined) {
+        deps.debug?.emit(appId, () => ({
+          kind: "refused",
+          request: `${req.method} ${req.routeOptions.url}`,
+          code,
+        }));
+      }
+    }
     reply.code(status).headers(headers).send(body);
   });
   app.setNotFoundHandler((_req, reply) => {

@@ -1,5 +1,6 @@
 import { consoleToken } from "./procedures/apps/console-token.js";
 import { create as createApp } from "./procedures/apps/create.js";
+import { debugToken } from "./procedures/apps/debug-token.js";
 import { remove as deleteApp } from "./procedures/apps/delete.js";
 import { get as getApp } from "./procedures/apps/get.js";
 import { limits as appLimits } from "./procedures/apps/limits.js";
@@ -37,6 +38,7 @@ export const appRouter = router({
     delete: deleteApp,
     limits: appLimits,
     consoleToken,
+    debugToken,
   }),
   keys: router({ list: listKeys, create: createKey, revoke: revokeKey }),
   billing: router({ status: billingStatus, checkout: billingCheckout, portal: billingPortal }),
