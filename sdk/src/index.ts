@@ -3,6 +3,7 @@
  * `@relaybase/sdk/server` so that a secret key never ends up in a browser bundle.
  */
 export {
+  DEBUG_EVENT_KINDS,
   DEBUG_EVENTS_PER_SECOND,
   DEBUG_ROOM,
   type DebugEvent,
