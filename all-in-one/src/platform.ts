@@ -98,6 +98,7 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
     presence: node.presence,
     history: node.history,
     debug: node.debug,
+    occupancy: node.occupancy,
     limiters,
     logger: logger.child({ part: "rest-publish-api" }),
     metrics,

@@ -26,12 +26,15 @@ import {
   MemoryConnectionCounter,
   MemoryDebugWatchers,
   MemoryRoomHistory,
+  MemoryRoomOccupancy,
   memoryLimiters,
   type PresenceReader,
   type PresenceStore,
   Publisher,
   type Registry,
   type RoomHistory,
+  type RoomOccupancy,
+  type RoomOccupancyReader,
   type TenantDirectory,
   type UsageMeter,
   userRoomKey,
@@ -57,6 +60,7 @@ import {
   registerPresenceHandlers,
 } from "./presence-handlers.js";
 import { leaveRoomsNoLongerAllowed, registerRoomHandlers } from "./room-handlers.js";
+import { countRoomOccupancy } from "./room-occupancy.js";
 import { connectError, toWireError } from "./socket-errors.js";
 import type { ClientRequest } from "./socket-requests.js";
 import { TokenExpiry } from "./token-expiry.js";
@@ -93,6 +97,8 @@ export interface RealtimeNodeDeps {
   debugWatchers?: DebugWatchers;
   /** Names this node in debug events. @default `<hostname>#<pid>` (the Admin UI's serverId) */
   nodeId?: string;
+  /** Subscribers per room of every node (docs/rest-api.md); in memory by default, `RedisRoomOccupancy` in a cluster. Closed with the node. */
+  occupancy?: RoomOccupancy;
 }
 
 export interface RealtimeNode {
@@ -112,6 +118,8 @@ export interface RealtimeNode {
   history: RoomHistory;
   /** The debug tail of this node, for an in-process REST API's refusals (embedded mode). */
   debug: DebugTap;
+  /** Subscribers per room, for an in-process REST API (embedded mode). */
+  occupancy: RoomOccupancyReader;
   listen(port: number, host: string): Promise<AddressInfo>;
   /** Drains: readiness fails, new connections are refused, clients told to reconnect. */
   close(): Promise<void>;
@@ -196,6 +204,8 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
   });
   const publisher = new Publisher(history, fanout, metrics.observer(deps.usage), debug);
   const adminServerId = mountAdminUi(io, config);
+  const occupancy = deps.occupancy ?? new MemoryRoomOccupancy();
+  countRoomOccupancy(io, occupancy);
   const presence = createNodePresence(io, {
     store: deps.presence,
     graceMs: config.PRESENCE_GRACE_MS,
@@ -306,6 +316,7 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
     presence,
     history,
     debug,
+    occupancy,
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         httpServer.once("error", reject);
@@ -321,6 +332,7 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
       await io.close();
       debug.close();
       await presence.close();
+      await occupancy.close();
       await connections.close();
     },
   };

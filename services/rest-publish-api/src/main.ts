@@ -5,6 +5,7 @@ import {
   RedisDebugWatchers,
   RedisPresence,
   RedisRoomHistory,
+  RedisRoomOccupancy,
   redisLimiters,
   StreamEmitterFanout,
 } from "@relaybase/redis-kit";
@@ -58,6 +59,8 @@ const app = createRestPublishApi({
   presence: new RedisPresence(redis, { readOnly: true }),
   history,
   debug,
+  // Reads the subscriber counts the realtime nodes publish under their leases.
+  occupancy: new RedisRoomOccupancy(redis, { readOnly: true }),
   // REST publishes per second per app and the daily quota, shared with every node and instance.
   limiters: redisLimiters(redis),
   logger,
