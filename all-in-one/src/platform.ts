@@ -3,7 +3,7 @@ import {
   createControlPlane,
   loadControlPlaneConfig,
 } from "@relaybase/control-plane";
-import { createRealtimeNode, loadRealtimeNodeConfig } from "@relaybase/realtime-node";
+import { createRealtimeNode, loadRealtimeNodeConfig, type RealtimeNode } from "@relaybase/realtime-node";
 import { createRestPublishApi, loadRestPublishApiConfig } from "@relaybase/rest-publish-api";
 import {
   createLogger,
@@ -61,6 +61,8 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
   const metrics = processRegistry();
 
   let urls: PlatformUrls | undefined;
+  // The console's room inspector reads the node's counts and histories (made below).
+  let rooms: { occupancy: RealtimeNode["occupancy"]; history: RealtimeNode["history"] } | undefined;
   const controlPlane = await createControlPlane({
     config: cpConfig,
     // The console's snippets name the addresses this process listens on (known after listen).
@@ -72,6 +74,7 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
     directory,
     logger: logger.child({ part: "control-plane" }),
     usage: { connectionCounts: async () => connections.localCounts() },
+    rooms: () => rooms,
     metrics,
   });
   // Usage goes straight into the control plane's rollup (Postgres), every USAGE_FLUSH_MS.
@@ -90,6 +93,7 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
     limiters,
     metrics,
   });
+  rooms = { occupancy: node.occupancy, history: node.history };
   const rest = createRestPublishApi({
     config: restConfig,
     directory,

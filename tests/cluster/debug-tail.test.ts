@@ -22,7 +22,7 @@ describe("the debug tail across a cluster", () => {
   }, 90_000);
   afterAll(() => c?.close(), 30_000);
 
-  it("shows a REST publish and a client connecting to the other node", async () => {
+  it("shows a REST publish and a client connecting to the other node; the inspector sees both nodes", async () => {
     const tailClient = c.client({
       key: dev.publishableKey,
       url: nodeA,
@@ -71,6 +71,14 @@ describe("the debug tail across a cluster", () => {
         node: connectB.node,
       }),
     );
+    // The room inspector (control plane, reading the nodes' counts and histories in Redis).
+    await poll("the inspector to count both nodes' subscribers", async () => {
+      const room = await dev.trpc.rooms.inspect.query({ appId: dev.appId, room: "public:lobby" });
+      return room.subscribers;
+    }).toBe(onB.length + 1);
+    const news = await dev.trpc.rooms.inspect.query({ appId: dev.appId, room: "news" });
+    expect(news.offset).toBe(n);
+    expect(news.messages[0]).toMatchObject({ offset: n, event: "headline", preview: `{"n":${n}}` });
     // Node B's disconnects travel the same way.
     const id = seenB.connectionId;
     seenB.close();

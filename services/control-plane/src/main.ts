@@ -1,6 +1,8 @@
 import {
   createRedisClient,
   RedisRateLimiter,
+  RedisRoomHistory,
+  RedisRoomOccupancy,
   RedisTenantDirectory,
   RedisUsage,
   readConnectionCounts,
@@ -34,7 +36,12 @@ const usage = redis
   : undefined;
 // With Redis, every replica counts login and signup attempts against the same budgets.
 const rateLimiter = redis ? new RedisRateLimiter(redis) : undefined;
+// With Redis, the console's room inspector reads what the realtime nodes keep there.
+const rooms = redis
+  ? { occupancy: new RedisRoomOccupancy(redis, { readOnly: true }), history: new RedisRoomHistory(redis) }
+  : undefined;
 const controlPlane = await createControlPlane({
+  rooms: () => rooms,
   config,
   directory,
   logger,

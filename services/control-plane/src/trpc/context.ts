@@ -7,6 +7,7 @@ import { SESSION_COOKIE, type Sessions } from "../auth/session.js";
 import type { Billing } from "../billing/index.js";
 import type { ControlPlaneConfig } from "../config.js";
 import type { Database } from "../db/index.js";
+import type { RoomSources } from "../services.js";
 import type { SigningKeys } from "../signing-keys.js";
 import type { TenantSync } from "../tenants.js";
 import type { ControlPlaneMetrics } from "../usage/metrics.js";
@@ -29,6 +30,8 @@ export interface Services {
   usage: UsageService;
   /** Token signing (the console's short-lived tokens; `POST /v1/tokens` uses it too). */
   signing: SigningKeys;
+  /** The room inspector's sources; undefined where the control plane cannot reach them. */
+  rooms: () => RoomSources | undefined;
 }
 
 /** How a procedure sets or clears the session cookie, without knowing about HTTP. */
