@@ -222,6 +222,23 @@ describe.skipIf(!haveChromium)("the console in Chromium", () => {
     await creator.getByRole("button", { name: "Publish" }).click();
     await page.getByRole("button", { name: "Resume (1 new)" }).click();
     await expect.poll(() => log.locator("tbody tr").count()).toBe(3);
+
+    // The room inspector: the occupied room, its subscribers now, offsets and history.
+    const inspector = page.getByRole("region", { name: "Room inspector" });
+    await inspector
+      .getByRole("list", { name: "Occupied rooms" })
+      .getByRole("button", { name: "public:demo" })
+      .click();
+    await expect.poll(() => inspector.getByTestId("room-offset").textContent()).toBe("3");
+    // The console's own watch is subscribed; the reader left.
+    await expect.poll(() => inspector.getByTestId("room-subscribers").textContent()).toBe("1");
+    const history = inspector.getByRole("table", { name: "Room history" });
+    await expect
+      .poll(() => history.locator("tbody tr td:first-child").allTextContents())
+      .toEqual(["#3", "#2", "#1"]);
+    expect(await history.textContent()).toContain('{"text":"from a server"}');
+    await inspector.scrollIntoViewIfNeeded();
+    await shoot(page, "debug-inspector");
   });
 
   it("revoking keys in the console: the SDK client is refused on its next connection, REST gets INVALID_KEY", async () => {

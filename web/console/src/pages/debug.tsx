@@ -7,6 +7,7 @@ import { type Arrival, listen, openLiveClient } from "../live";
 import { Empty, ErrorNote, Field, formatBytes, Loading } from "../ui";
 import { keysQuery } from "./keys";
 import { LiveTail } from "./live-tail";
+import { RoomInspector } from "./room-inspector";
 
 /** Rows kept (and buffered while paused); older ones fall off. */
 const BUFFER = 500;
@@ -83,6 +84,7 @@ export function DebugTab({ app }: { app: App }) {
       ) : (
         <Loading what="Connecting" />
       )}
+      <RoomInspector appId={app.id} />
     </div>
   );
 }
