@@ -7,7 +7,9 @@ import { createRealtimeNode, loadRealtimeNodeConfig, type RealtimeNode } from "@
 import { createRestPublishApi, loadRestPublishApiConfig } from "@relaybase/rest-publish-api";
 import {
   createLogger,
+  KeyUse,
   MemoryConnectionCounter,
+  MemoryKeyUseStore,
   MemoryTenantDirectory,
   type MetricsServer,
   memoryLimiters,
@@ -59,6 +61,9 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
   const limiters = memoryLimiters();
   // One registry, one scrape: each service adds its series, the process metrics once.
   const metrics = processRegistry();
+  // When each key was last used: the node and the REST API record, the control plane reads.
+  const keyUseStore = new MemoryKeyUseStore();
+  const keyUse = new KeyUse(keyUseStore, { logger });
 
   let urls: PlatformUrls | undefined;
   // The console's room inspector reads the node's counts and histories (made below).
@@ -75,6 +80,7 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
     logger: logger.child({ part: "control-plane" }),
     usage: { connectionCounts: async () => connections.localCounts() },
     rooms: () => rooms,
+    keyUse: keyUseStore,
     metrics,
   });
   // Usage goes straight into the control plane's rollup (Postgres), every USAGE_FLUSH_MS.
@@ -92,6 +98,7 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
     usage,
     limiters,
     metrics,
+    keyUse,
   });
   rooms = { occupancy: node.occupancy, history: node.history };
   const rest = createRestPublishApi({
@@ -102,6 +109,7 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
     presence: node.presence,
     history: node.history,
     debug: node.debug,
+    keyUse,
     occupancy: node.occupancy,
     limiters,
     logger: logger.child({ part: "rest-publish-api" }),
@@ -114,6 +122,7 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
     await rest.close();
     await metricsServer?.close();
     await usage.close().catch(() => {});
+    await keyUse.close();
     await controlPlane.close();
   };
   // After a failed start: each part on its own, so one that never listened cannot keep the rest open.

@@ -79,6 +79,10 @@ describe("the debug tail across a cluster", () => {
     const news = await dev.trpc.rooms.inspect.query({ appId: dev.appId, room: "news" });
     expect(news.offset).toBe(n);
     expect(news.messages[0]).toMatchObject({ offset: n, event: "headline", preview: `{"n":${n}}` });
+    // Key use, recorded by the nodes and the REST instance in Redis, read by the control plane.
+    await poll("both keys' last use", async () =>
+      (await dev.trpc.keys.list.query({ appId: dev.appId })).every((k) => k.lastUsedAt !== null),
+    ).toBe(true);
     // Node B's disconnects travel the same way.
     const id = seenB.connectionId;
     seenB.close();

@@ -5,6 +5,7 @@ export * from "./edge.js";
 export * from "./history.js";
 export * from "./history-page.js";
 export * from "./http-errors.js";
+export * from "./key-use.js";
 export * from "./keys.js";
 export * from "./limits.js";
 export * from "./logger.js";

@@ -1,5 +1,6 @@
 import {
   createRedisClient,
+  RedisKeyUseStore,
   RedisRateLimiter,
   RedisRoomHistory,
   RedisRoomOccupancy,
@@ -42,6 +43,7 @@ const rooms = redis
   : undefined;
 const controlPlane = await createControlPlane({
   rooms: () => rooms,
+  ...(redis ? { keyUse: new RedisKeyUseStore(redis) } : {}),
   config,
   directory,
   logger,

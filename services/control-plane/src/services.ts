@@ -1,4 +1,5 @@
 import {
+  type KeyUseStore,
   type Logger,
   MemoryRateLimiter,
   type RateLimiter,
@@ -49,6 +50,8 @@ export interface ControlPlaneDeps {
    * inspector answers UNAVAILABLE.
    */
   rooms?: () => RoomSources | undefined;
+  /** When keys were last used, as the nodes and REST API record it; without it, unknown (null). */
+  keyUse?: Pick<KeyUseStore, "lastUsed">;
   /** Whether the other dependencies answer (Redis with REDIS_URL, where the directory lives); /readyz reports it. */
   isReady?: () => boolean;
 }
@@ -71,6 +74,7 @@ export async function openServices({
   rateLimiter,
   metrics: registry,
   rooms,
+  keyUse,
 }: ControlPlaneDeps): Promise<OpenedServices> {
   const issuer = config.PUBLIC_URL;
   const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, logger });
@@ -104,6 +108,7 @@ export async function openServices({
         billing,
         signing,
         rooms: rooms ?? (() => undefined),
+        ...(keyUse ? { keyUse } : {}),
       },
       signing,
       database,

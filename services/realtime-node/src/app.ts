@@ -21,6 +21,7 @@ import {
   type DebugWatchers,
   debugRoomKey,
   type Fanout,
+  type KeyUse,
   type Limiters,
   type Logger,
   MemoryConnectionCounter,
@@ -35,6 +36,7 @@ import {
   type RoomHistory,
   type RoomOccupancy,
   type RoomOccupancyReader,
+  recordingKeyUse,
   type TenantDirectory,
   type UsageMeter,
   userRoomKey,
@@ -95,6 +97,8 @@ export interface RealtimeNodeDeps {
   presence?: PresenceStore;
   /** Which apps a console watches, cluster-wide (docs/console.md); in memory by default. Its owner closes it. */
   debugWatchers?: DebugWatchers;
+  /** Records each publishable key's use, at most once a minute per key (the console's "last used"). */
+  keyUse?: KeyUse;
   /** Names this node in debug events. @default `<hostname>#<pid>` (the Admin UI's serverId) */
   nodeId?: string;
   /** Subscribers per room of every node (docs/rest-api.md); in memory by default, `RedisRoomOccupancy` in a cluster. Closed with the node. */
@@ -173,7 +177,9 @@ export class SocketIoFanout implements Fanout {
 }
 
 export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
-  const { config, directory, keys, logger } = deps;
+  const { config, keys, logger } = deps;
+  // Every publishable key a handshake names is recorded as used (the console's key list).
+  const directory = recordingKeyUse(deps.directory, deps.keyUse);
   const metrics = new RealtimeNodeMetrics(deps.metrics, config.METRICS_APP_LABELS);
   const history = metrics.timed(deps.history ?? new MemoryRoomHistory());
   const connections = deps.connections ?? new MemoryConnectionCounter();

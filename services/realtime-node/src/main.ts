@@ -2,6 +2,7 @@ import {
   ConnectionLeases,
   openClusterServices,
   RedisDebugWatchers,
+  RedisKeyUseStore,
   RedisPresence,
   RedisRoomHistory,
   RedisRoomOccupancy,
@@ -12,6 +13,7 @@ import {
   closeOnSignals,
   createLogger,
   guardProcess,
+  KeyUse,
   processRegistry,
   serveMetrics,
 } from "@relaybase/server-kit";
@@ -45,8 +47,11 @@ await adapterRedis.connect();
 // Which apps a console watches, cluster-wide: this node adds those whose debug room it holds.
 const debugWatchers = await RedisDebugWatchers.create(redis, { logger });
 
+const keyUse = new KeyUse(new RedisKeyUseStore(redis), { logger });
+
 const node = createRealtimeNode({
   debugWatchers,
+  keyUse,
   config,
   directory,
   history: new RedisRoomHistory(redis),
@@ -80,5 +85,6 @@ logger.info(
 closeOnSignals(async () => {
   await node.close();
   await debugWatchers.close();
+  await keyUse.close();
   await Promise.allSettled([close(), adapterRedis.quit(), metricsServer?.close()]);
 }, logger);

@@ -3,6 +3,7 @@ import {
   type ConnectionCounter,
   type DebugTap,
   errorResponses,
+  type KeyUse,
   type Limiters,
   type Logger,
   MemoryPresenceStore,
@@ -14,6 +15,7 @@ import {
   type Registry,
   type RoomHistory,
   type RoomOccupancyReader,
+  recordingKeyUse,
   registerOpenApi,
   type TenantDirectory,
   toHttpError,
@@ -64,6 +66,8 @@ export interface RestPublishApiDeps {
    * report): the publisher's tap; none by default.
    */
   debug?: DebugTap;
+  /** Records each secret key's use, at most once a minute per key (the console's "last used"). */
+  keyUse?: KeyUse;
   /** Subscribers per room for `GET …/rooms` and `GET …/rooms/:room`: Redis in a cluster, the node's when embedded. */
   occupancy?: RoomOccupancyReader;
 }
@@ -77,7 +81,9 @@ export function metricsOf(app: FastifyInstance): RestApiMetrics {
   return metrics;
 }
 
-export function createRestPublishApi(deps: RestPublishApiDeps): FastifyInstance {
+export function createRestPublishApi(given: RestPublishApiDeps): FastifyInstance {
+  // Every secret key the routes find is recorded as used (the console's key list).
+  const deps = { ...given, directory: recordingKeyUse(given.directory, given.keyUse) };
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.config.BODY_LIMIT_BYTES,

@@ -3,6 +3,7 @@ import {
   ConnectionLeases,
   openClusterServices,
   RedisDebugWatchers,
+  RedisKeyUseStore,
   RedisPresence,
   RedisRoomHistory,
   RedisRoomOccupancy,
@@ -15,6 +16,7 @@ import {
   createLogger,
   DebugTap,
   guardProcess,
+  KeyUse,
   Publisher,
   PublishMetrics,
   processRegistry,
@@ -48,6 +50,7 @@ const debug = new DebugTap(debugWatchers, (appId, event) => fanout.deliverDebug(
   node: `rest:${hostname()}#${process.pid}`,
   logger,
 });
+const keyUse = new KeyUse(new RedisKeyUseStore(redis), { logger });
 const publisher = new Publisher(history, fanout, metrics.observer(usage), debug);
 const connections = new ConnectionLeases(redis, { readOnly: true });
 const app = createRestPublishApi({
@@ -59,6 +62,7 @@ const app = createRestPublishApi({
   presence: new RedisPresence(redis, { readOnly: true }),
   history,
   debug,
+  keyUse,
   // Reads the subscriber counts the realtime nodes publish under their leases.
   occupancy: new RedisRoomOccupancy(redis, { readOnly: true }),
   // REST publishes per second per app and the daily quota, shared with every node and instance.
@@ -78,5 +82,6 @@ closeOnSignals(async () => {
   await app.close();
   debug.close();
   await debugWatchers.close();
+  await keyUse.close();
   await Promise.allSettled([close(), metricsServer?.close()]);
 }, logger);

@@ -1,5 +1,5 @@
 import type { CookieSerializeOptions } from "@fastify/cookie";
-import type { Logger } from "@relaybase/server-kit";
+import type { KeyUseStore, Logger } from "@relaybase/server-kit";
 import type { CreateFastifyContextOptions } from "@trpc/server/adapters/fastify";
 import type { FastifyBaseLogger } from "fastify";
 import type { AuthLimits } from "../auth/rate-limit.js";
@@ -32,6 +32,8 @@ export interface Services {
   signing: SigningKeys;
   /** The room inspector's sources; undefined where the control plane cannot reach them. */
   rooms: () => RoomSources | undefined;
+  /** Key last-used times (Redis in a cluster, the all-in-one's memory embedded). */
+  keyUse?: Pick<KeyUseStore, "lastUsed">;
 }
 
 /** How a procedure sets or clears the session cookie, without knowing about HTTP. */
