@@ -52,6 +52,8 @@ const WHERE: Record<ErrorCode, string> = {
   KEY_APP_MISMATCH: "REST: the secret key belongs to another app than the path's",
   ORIGIN_NOT_ALLOWED: "connect error: the browser's Origin is not in the app's allowed origins",
   CAPABILITY_DENIED: "subscribe/publish acks, `presence.*` acks (docs/presence.md)",
+  RESERVED_ROOM:
+    "`subscribe` ack: the console's debug room (`#debug`) without a debug token (docs/console.md#the-debug-console)",
   PRESENCE_USER_REQUIRED:
     "`presence.enter`/`presence.update` acks: the connection has no user id (no token, or a token without `sub`)",
   PRESENCE_DATA_TOO_LARGE:

@@ -3,11 +3,13 @@ import {
   createControlPlane,
   loadControlPlaneConfig,
 } from "@relaybase/control-plane";
-import { createRealtimeNode, loadRealtimeNodeConfig } from "@relaybase/realtime-node";
+import { createRealtimeNode, loadRealtimeNodeConfig, type RealtimeNode } from "@relaybase/realtime-node";
 import { createRestPublishApi, loadRestPublishApiConfig } from "@relaybase/rest-publish-api";
 import {
   createLogger,
+  KeyUse,
   MemoryConnectionCounter,
+  MemoryKeyUseStore,
   MemoryTenantDirectory,
   type MetricsServer,
   memoryLimiters,
@@ -59,8 +61,13 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
   const limiters = memoryLimiters();
   // One registry, one scrape: each service adds its series, the process metrics once.
   const metrics = processRegistry();
+  // When each key was last used: the node and the REST API record, the control plane reads.
+  const keyUseStore = new MemoryKeyUseStore();
+  const keyUse = new KeyUse(keyUseStore, { logger });
 
   let urls: PlatformUrls | undefined;
+  // The console's room inspector reads the node's counts and histories (made below).
+  let rooms: { occupancy: RealtimeNode["occupancy"]; history: RealtimeNode["history"] } | undefined;
   const controlPlane = await createControlPlane({
     config: cpConfig,
     // The console's snippets name the addresses this process listens on (known after listen).
@@ -72,6 +79,8 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
     directory,
     logger: logger.child({ part: "control-plane" }),
     usage: { connectionCounts: async () => connections.localCounts() },
+    rooms: () => rooms,
+    keyUse: keyUseStore,
     metrics,
   });
   // Usage goes straight into the control plane's rollup (Postgres), every USAGE_FLUSH_MS.
@@ -89,7 +98,9 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
     usage,
     limiters,
     metrics,
+    keyUse,
   });
+  rooms = { occupancy: node.occupancy, history: node.history };
   const rest = createRestPublishApi({
     config: restConfig,
     directory,
@@ -97,6 +108,8 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
     connections: node.connections,
     presence: node.presence,
     history: node.history,
+    debug: node.debug,
+    keyUse,
     occupancy: node.occupancy,
     limiters,
     logger: logger.child({ part: "rest-publish-api" }),
@@ -109,6 +122,7 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
     await rest.close();
     await metricsServer?.close();
     await usage.close().catch(() => {});
+    await keyUse.close();
     await controlPlane.close();
   };
   // After a failed start: each part on its own, so one that never listened cannot keep the rest open.

@@ -13,6 +13,7 @@ import {
 } from "@relaybase/protocol";
 import { io, type Socket } from "socket.io-client";
 import { backoffDelay } from "./backoff.js";
+import { DebugTail } from "./debug-tail.js";
 import { Emitter } from "./emitter.js";
 import { asWireError, PublishError, toRelaybaseError } from "./errors.js";
 import { type ClientOptions, type ResolvedOptions, resolveOptions } from "./options.js";
@@ -106,6 +107,7 @@ export class RelaybaseClient<Events extends object = DefaultEvents> {
   /** The server's last word before it closes the connection. */
   #notice: WireError | undefined;
   #handshake = 0;
+  #debugTail: DebugTail | undefined;
 
   /** @internal Use `createClient()`. */
   constructor(options: ClientOptions) {
@@ -197,6 +199,19 @@ export class RelaybaseClient<Events extends object = DefaultEvents> {
     return room as unknown as Room<RoomEvents>;
   }
 
+  /**
+   * The app's live debug tail, for the Relaybase console (needs a debug token from the
+   * control plane's `apps.debugToken`; docs/console.md). The same object each time.
+   */
+  debugTail(): DebugTail {
+    this.#debugTail ??= new DebugTail({
+      socket: this.#socket as unknown as Socket,
+      ackTimeoutMs: this.#options.ackTimeoutMs,
+      report: (error) => this.#report(error),
+    });
+    return this.#debugTail;
+  }
+
   /** Opens the connection again after `close()` or a `failed` state; subscribed rooms resume. */
   connect(): void {
     if (!this.#stopped) return;
@@ -229,6 +244,7 @@ export class RelaybaseClient<Events extends object = DefaultEvents> {
     socket.on("presence", (event: PresenceEvent) => this.#rooms.get(event.room)?._presence(event));
     socket.on("notice", (notice) => this.#onNotice(notice));
     socket.on("user.message", (message: UserMessage) => this.#events.emit("user.message", message));
+    socket.on("debug", (event) => this.#debugTail?._event(event));
     socket.io.on("reconnect_attempt", () => {
       if (!this.#stopped) this.#setState("reconnecting");
     });
@@ -268,6 +284,7 @@ export class RelaybaseClient<Events extends object = DefaultEvents> {
     this.#setState("connected", undefined, reconnect ? recovered : undefined);
     this.#scheduleTokenRefresh();
     for (const room of this.#rooms.values()) room._connected(recovered);
+    this.#debugTail?._connected();
     this.#outbox.flush();
   }
 
@@ -389,6 +406,7 @@ export class RelaybaseClient<Events extends object = DefaultEvents> {
     this.#socket.disconnect();
     this.#outbox.rejectAll(error);
     for (const room of this.#rooms.values()) room._stop(error);
+    this.#debugTail?._stop(error);
   }
 
   #setState(current: ConnectionState, error?: RelaybaseError, recovered?: boolean): void {

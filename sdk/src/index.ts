@@ -3,6 +3,11 @@
  * `@relaybase/sdk/server` so that a secret key never ends up in a browser bundle.
  */
 export {
+  DEBUG_EVENT_KINDS,
+  DEBUG_EVENTS_PER_SECOND,
+  DEBUG_ROOM,
+  type DebugEvent,
+  type DebugEventKind,
   ERROR_CODES,
   type ErrorCode,
   type HistoryDirection,
@@ -24,6 +29,7 @@ export {
   type RelaybaseClient,
   type StateChange,
 } from "./client.js";
+export type { DebugTail } from "./debug-tail.js";
 export { PublishError } from "./errors.js";
 export { type ClientOptions, DEFAULTS, type Transport } from "./options.js";
 export type { PresenceEvents, PresenceMember, RoomPresence } from "./presence.js";

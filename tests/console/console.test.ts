@@ -158,12 +158,19 @@ describe.skipIf(!haveChromium)("the console in Chromium", () => {
     expect(walk.appId, "runs after the walk").not.toBe("");
     await page.goto(`${p.urls.controlPlane}/apps/${walk.appId}/debug`);
     await page.getByText("Connection: connected").waitFor();
+    // The live tail has its own connection, with a debug token.
+    await page.getByTestId("tail-state").getByText("watching").waitFor();
+    const tail = page.getByRole("table", { name: "Live tail events" });
     // Somebody's app: an anonymous client (the default anonymous capabilities allow public:*).
     const reader = p.client({ key: walk.publishableKey });
     const got: unknown[] = [];
     const room = reader.room("public:demo");
     room.on("note", (data) => got.push(data));
     await room.subscribe();
+    // The tail saw it connect and subscribe.
+    const readerId = reader.connectionId!.slice(0, 8);
+    await tail.locator("tr", { hasText: "connect" }).filter({ hasText: readerId }).first().waitFor();
+    await tail.locator("tr", { hasText: "subscribe" }).filter({ hasText: "public:demo" }).first().waitFor();
 
     const creator = page.getByRole("form", { name: "Event creator" });
     await creator.getByLabel("Room").fill("public:demo");
@@ -174,6 +181,10 @@ describe.skipIf(!haveChromium)("the console in Chromium", () => {
     await creator.getByRole("button", { name: "Publish" }).click();
     await creator.getByText("Published to public:demo at offset 1.").waitFor();
     await expect.poll(() => got).toEqual([{ text: "from the event creator" }]);
+    // The event creator's publish is in the live tail: room, event, offset, size, preview.
+    const published = tail.locator("tr", { hasText: '{"text":"from the event creator"}' });
+    await published.waitFor();
+    expect(await published.textContent()).toMatch(/publishpublic:democonsole:usr_.*note #1/);
 
     // Publishing watched the room; a server's REST publish shows up too.
     await page.getByRole("list", { name: "Watched rooms" }).getByText("public:demo").waitFor();
@@ -188,16 +199,46 @@ describe.skipIf(!haveChromium)("the console in Chromium", () => {
     const rows = await log.locator("tbody tr").allTextContents();
     expect(rows[0]).toMatch(/public:demo#2note.*REST/);
     expect(rows[1]).toMatch(/public:demo#1noteconsole:usr_/);
+    await tail.locator("tr", { hasText: '{"text":"from a server"}' }).filter({ hasText: "REST" }).waitFor();
+    // A refusal, with its code: the anonymous reader may not publish.
+    await expect(room.publish("note", {})).rejects.toMatchObject({ code: "CAPABILITY_DENIED" });
+    await page.getByLabel("Kind").selectOption("refused");
+    await tail.locator("tr", { hasText: "publish → CAPABILITY_DENIED" }).waitFor();
+    expect(await tail.locator("tbody tr").count()).toBe(1);
+    await shoot(page, "debug-refused");
+    await page.getByLabel("Kind").selectOption("");
     await shoot(page, "debug");
+    // The tail pauses on its own: what arrives meanwhile is held and counted.
+    await page.getByRole("button", { name: "Pause tail" }).click();
+    reader.close();
+    await page.getByRole("button", { name: /^Resume tail \(1 new\)$/ }).click();
+    await tail.locator("tr", { hasText: "disconnect" }).filter({ hasText: readerId }).waitFor();
 
     // Filters and pause.
     await page.getByLabel("Event contains").fill("nothing-like-this");
     await page.getByText("Nothing yet.").waitFor();
     await page.getByLabel("Event contains").fill("");
-    await page.getByRole("button", { name: "Pause" }).click();
+    await page.getByRole("button", { name: "Pause", exact: true }).click();
     await creator.getByRole("button", { name: "Publish" }).click();
     await page.getByRole("button", { name: "Resume (1 new)" }).click();
     await expect.poll(() => log.locator("tbody tr").count()).toBe(3);
+
+    // The room inspector: the occupied room, its subscribers now, offsets and history.
+    const inspector = page.getByRole("region", { name: "Room inspector" });
+    await inspector
+      .getByRole("list", { name: "Occupied rooms" })
+      .getByRole("button", { name: "public:demo" })
+      .click();
+    await expect.poll(() => inspector.getByTestId("room-offset").textContent()).toBe("3");
+    // The console's own watch is subscribed; the reader left.
+    await expect.poll(() => inspector.getByTestId("room-subscribers").textContent()).toBe("1");
+    const history = inspector.getByRole("table", { name: "Room history" });
+    await expect
+      .poll(() => history.locator("tbody tr td:first-child").allTextContents())
+      .toEqual(["#3", "#2", "#1"]);
+    expect(await history.textContent()).toContain('{"text":"from a server"}');
+    await inspector.scrollIntoViewIfNeeded();
+    await shoot(page, "debug-inspector");
   });
 
   it("revoking keys in the console: the SDK client is refused on its next connection, REST gets INVALID_KEY", async () => {

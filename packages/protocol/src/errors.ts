@@ -95,6 +95,12 @@ export const ERROR_CODES = {
     retry: "never",
     message: "The connection's capabilities do not allow this on this room.",
   },
+  RESERVED_ROOM: {
+    status: 403,
+    retry: "never",
+    message:
+      "This room is reserved for the Relaybase console's debug tail; only a console debug token may subscribe.",
+  },
   PRESENCE_USER_REQUIRED: {
     status: 403,
     retry: "never",

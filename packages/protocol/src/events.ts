@@ -1,3 +1,4 @@
+import type { DebugEvent } from "./debug.js";
 import type { WireError } from "./errors.js";
 import type { HistoryPayload, Position, PublishPayload, SubscribePayload } from "./schemas.js";
 
@@ -166,6 +167,8 @@ export interface ServerToClientEvents {
   "user.message": (message: UserMessage) => void;
   /** A change of the presence set of a room this connection is subscribed to. */
   presence: (event: PresenceEvent) => void;
+  /** One event of the app's traffic, to a connection subscribed to DEBUG_ROOM (the console). */
+  debug: (event: DebugEvent) => void;
 }
 
 /** Handshake `auth` payload. */

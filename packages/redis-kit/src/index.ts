@@ -11,6 +11,8 @@ export {
   type ConnectionLeasesOptions,
   readConnectionCounts,
 } from "./connection-leases.js";
+export { RedisDebugWatchers, type RedisDebugWatchersOptions } from "./redis-debug-watchers.js";
+export { RedisKeyUseStore } from "./redis-key-use.js";
 export {
   RedisDailyQuota,
   type RedisLimitersOptions,

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { MessageEnvelope, SkipMarker, UserMessage, WireError } from "@relaybase/protocol";
-import type { Fanout } from "@relaybase/server-kit";
+import type { DebugEvent, MessageEnvelope, SkipMarker, UserMessage, WireError } from "@relaybase/protocol";
+import { debugRoomKey, type Fanout } from "@relaybase/server-kit";
 import { call, type RedisClient } from "./client.js";
 
 /**
@@ -70,6 +70,11 @@ export class StreamEmitterFanout implements Fanout {
   async disconnectUser(userKey: string, notice: WireError): Promise<void> {
     await this.#broadcast("notice", notice, [userKey], []);
     await this.#add(DISCONNECT_SOCKETS, { opts: { rooms: [userKey], except: [], flags: {} }, close: false });
+  }
+
+  /** Only while a console watches the app, and under its cap (server-kit's DebugTap). */
+  async deliverDebug(appId: string, event: DebugEvent): Promise<void> {
+    await this.#broadcast("debug", event, [debugRoomKey(appId)], []);
   }
 
   async #broadcast(event: string, payload: unknown, rooms: string[], except: string[]): Promise<void> {

@@ -1,4 +1,5 @@
 import {
+  type DebugEvent,
   exceedsDepth,
   isValidConnectionId,
   isValidEventName,
@@ -12,6 +13,7 @@ import {
   type WireError,
   wireError,
 } from "@relaybase/protocol";
+import { type DebugTap, debugPreview } from "./debug-tap.js";
 import type { RetentionLimits, RoomHistory, StoredMessage } from "./history.js";
 import { randomId } from "./keys.js";
 import { connectionRoomKey, roomKey, userRoomKey } from "./rooms.js";
@@ -32,6 +34,8 @@ export interface Fanout {
    * server-side disconnect: Socket.IO clients do not reconnect by themselves), on every node.
    */
   disconnectUser(userKey: string, notice: WireError): void | Promise<void>;
+  /** Sends `debug` to the app's debug tail (its `debugRoomKey` room), on every node. */
+  deliverDebug(appId: string, event: DebugEvent): void | Promise<void>;
 }
 
 export interface UserPublishInput {
@@ -59,6 +63,8 @@ export interface PublishInput {
    * already (to check limits in order); the message is then not encoded again.
    */
   validatedSize?: number;
+  /** A message of a REST batch (the debug tail says so). */
+  batch?: boolean;
 }
 
 export interface Published {
@@ -82,6 +88,8 @@ export class Publisher {
     private readonly fanout: Fanout,
     /** Told of each message stored (usage metering); a repeated id is not stored again. */
     private readonly observer?: PublishObserver,
+    /** The app's debug tail hears of each message published (docs/console.md). */
+    private readonly debug?: DebugTap,
   ) {}
 
   /** Checks a message without publishing it; throws the code a client would get. Returns its size. */
@@ -126,6 +134,14 @@ export class Publisher {
     const message: UserMessage = { user: userId, event, data, id, ts: Date.now() };
     await this.fanout.deliverToUser(userRoomKey(app.appId, userId), message);
     this.observer?.published(app.appId, bytes);
+    this.debug?.emit(app.appId, () => ({
+      kind: "publish",
+      source: "user",
+      user: userId,
+      event,
+      size: bytes,
+      ...debugPreview(data),
+    }));
     return { id };
   }
 
@@ -164,6 +180,21 @@ export class Publisher {
     const envelope: MessageEnvelope = { room, ...delivered, offset, epoch };
     const except = input.exceptConnectionId;
     await this.fanout.deliver(key, envelope, except ? connectionRoomKey(app.appId, except) : undefined);
+    if (!result.duplicate) {
+      const from = input.from;
+      this.debug?.emit(app.appId, () => ({
+        kind: "publish",
+        source: from ? "client" : input.batch ? "batch" : "rest",
+        room,
+        event,
+        offset,
+        epoch,
+        size: bytes,
+        ...debugPreview(data),
+        ...(from ? { connectionId: from.connectionId } : {}),
+        ...(from?.userId ? { userId: from.userId } : {}),
+      }));
+    }
     return { id, offset, epoch };
   }
 }

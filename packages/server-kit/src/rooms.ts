@@ -25,6 +25,15 @@ export function userRoomKey(appId: string, userId: string): string {
 }
 
 /**
+ * The Socket.IO room of an app's debug tail (DESIGN §9): where the processes send the
+ * app's debug events, joined only by a connection with a debug token. Its own prefix, so no
+ * `roomKey` can equal it whatever the room name.
+ */
+export function debugRoomKey(appId: string): string {
+  return `d:${appId}`;
+}
+
+/**
  * The app and room of a tenant room's key (`roomKey`'s inverse), or undefined for any other
  * Socket.IO room (connection, user and socket-id rooms, or a reserved name outside the room
  * alphabet): what room occupancy counts.

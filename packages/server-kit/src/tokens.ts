@@ -18,6 +18,11 @@ export const tokenClaimsSchema = z.object({
   sub: z.string().min(1).max(200).optional(),
   app: z.string().min(1),
   caps: capabilitiesSchema,
+  /**
+   * The console's live tail: may subscribe to the app's DEBUG_ROOM (docs/console.md). Only
+   * the control plane's `apps.debugToken` sets it; `POST /v1/tokens` cannot.
+   */
+  debug: z.literal(true).optional(),
   exp: z.number().int(),
   iat: z.number().int(),
   jti: z.string(),

@@ -175,7 +175,7 @@ describe("Publisher with a usage observer", () => {
     const meter = new UsageMeter({ sink: sink.sink });
     const publisher = new Publisher(
       new MemoryRoomHistory(),
-      { deliver: () => {}, deliverToUser: () => {}, disconnectUser: () => {} },
+      { deliver: () => {}, deliverToUser: () => {}, disconnectUser: () => {}, deliverDebug: () => {} },
       meter,
     );
     await publisher.publish({ app, room: "r", event: "e", data: "abc" }); // "abc" with quotes: 5 bytes

@@ -1,6 +1,9 @@
 import {
   createRedisClient,
+  RedisKeyUseStore,
   RedisRateLimiter,
+  RedisRoomHistory,
+  RedisRoomOccupancy,
   RedisTenantDirectory,
   RedisUsage,
   readConnectionCounts,
@@ -34,7 +37,13 @@ const usage = redis
   : undefined;
 // With Redis, every replica counts login and signup attempts against the same budgets.
 const rateLimiter = redis ? new RedisRateLimiter(redis) : undefined;
+// With Redis, the console's room inspector reads what the realtime nodes keep there.
+const rooms = redis
+  ? { occupancy: new RedisRoomOccupancy(redis, { readOnly: true }), history: new RedisRoomHistory(redis) }
+  : undefined;
 const controlPlane = await createControlPlane({
+  rooms: () => rooms,
+  ...(redis ? { keyUse: new RedisKeyUseStore(redis) } : {}),
   config,
   directory,
   logger,

@@ -1,8 +1,11 @@
 import {
+  type KeyUseStore,
   type Logger,
   MemoryRateLimiter,
   type RateLimiter,
   type Registry,
+  type RoomHistory,
+  type RoomOccupancyReader,
   type TenantDirectoryWriter,
 } from "@relaybase/server-kit";
 import { AuthLimits } from "./auth/rate-limit.js";
@@ -15,6 +18,12 @@ import { TenantSync } from "./tenants.js";
 import type { Services } from "./trpc/context.js";
 import { ControlPlaneMetrics } from "./usage/metrics.js";
 import { UsageService, type UsageSources } from "./usage/service.js";
+
+/** What the console's room inspector reads: the realtime side's counts and histories. */
+export interface RoomSources {
+  occupancy: RoomOccupancyReader;
+  history: RoomHistory;
+}
 
 export interface ControlPlaneDeps {
   config: ControlPlaneConfig;
@@ -35,6 +44,14 @@ export interface ControlPlaneDeps {
   consoleUrls?: () => { controlPlane?: string; realtime?: string; rest?: string };
   /** Prometheus registry for the control plane's series; a new one by default. Process metrics are its owner's. */
   metrics?: Registry;
+  /**
+   * The room inspector's sources: Redis in a cluster, the node's when embedded (asked per
+   * request, as the all-in-one makes the node after the control plane). Without them the
+   * inspector answers UNAVAILABLE.
+   */
+  rooms?: () => RoomSources | undefined;
+  /** When keys were last used, as the nodes and REST API record it; without it, unknown (null). */
+  keyUse?: Pick<KeyUseStore, "lastUsed">;
   /** Whether the other dependencies answer (Redis with REDIS_URL, where the directory lives); /readyz reports it. */
   isReady?: () => boolean;
 }
@@ -56,6 +73,8 @@ export async function openServices({
   usage: usageSources,
   rateLimiter,
   metrics: registry,
+  rooms,
+  keyUse,
 }: ControlPlaneDeps): Promise<OpenedServices> {
   const issuer = config.PUBLIC_URL;
   const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, logger });
@@ -77,7 +96,20 @@ export async function openServices({
       rollupMs: config.USAGE_ROLLUP_MS,
     });
     return {
-      services: { config, db, logger, sessions, tenants, authLimits, metrics, usage, billing, signing },
+      services: {
+        config,
+        db,
+        logger,
+        sessions,
+        tenants,
+        authLimits,
+        metrics,
+        usage,
+        billing,
+        signing,
+        rooms: rooms ?? (() => undefined),
+        ...(keyUse ? { keyUse } : {}),
+      },
       signing,
       database,
     };

@@ -30,6 +30,8 @@ export interface IssueTokenInput {
   userId?: string | undefined;
   capabilities: Capabilities;
   ttlSeconds: number;
+  /** The console's debug tail claim (apps.debugToken only; never from `POST /v1/tokens`). */
+  debug?: true;
 }
 
 /**
@@ -97,6 +99,7 @@ export class SigningKeys {
       ...(input.userId === undefined ? {} : { sub: input.userId }),
       app: input.appId,
       caps: input.capabilities,
+      ...(input.debug ? { debug: true as const } : {}),
       iat,
       exp: iat + input.ttlSeconds,
       jti: randomId(20),

@@ -5,7 +5,9 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { AddressInfo } from "node:net";
+import { hostname } from "node:os";
 import {
+  type DebugEvent,
   type MessageEnvelope,
   type SkipMarker,
   type UserMessage,
@@ -15,10 +17,15 @@ import {
 import {
   type ConnectionCounter,
   connectionRoomKey,
+  DebugTap,
+  type DebugWatchers,
+  debugRoomKey,
   type Fanout,
+  type KeyUse,
   type Limiters,
   type Logger,
   MemoryConnectionCounter,
+  MemoryDebugWatchers,
   MemoryRoomHistory,
   MemoryRoomOccupancy,
   memoryLimiters,
@@ -29,6 +36,7 @@ import {
   type RoomHistory,
   type RoomOccupancy,
   type RoomOccupancyReader,
+  recordingKeyUse,
   type TenantDirectory,
   type UsageMeter,
   userRoomKey,
@@ -39,6 +47,13 @@ import { adapterBroadcast } from "./adapter-broadcast.js";
 import { type AdminUiConfig, mountAdminUi } from "./admin-ui.js";
 import type { RealtimeNodeConfig } from "./config.js";
 import { checkConnection } from "./connection-checks.js";
+import {
+  rememberNotice,
+  reportConnection,
+  reportHandshakeRefusal,
+  reportRefusal,
+  trackDebugRooms,
+} from "./debug-tail.js";
 import { ClientPublishLimits, PendingAdmissions } from "./limits.js";
 import { RealtimeNodeMetrics } from "./metrics.js";
 import {
@@ -49,6 +64,7 @@ import {
 import { leaveRoomsNoLongerAllowed, registerRoomHandlers } from "./room-handlers.js";
 import { countRoomOccupancy } from "./room-occupancy.js";
 import { connectError, toWireError } from "./socket-errors.js";
+import type { ClientRequest } from "./socket-requests.js";
 import { TokenExpiry } from "./token-expiry.js";
 import type { RealtimeServer } from "./types.js";
 
@@ -79,6 +95,12 @@ export interface RealtimeNodeDeps {
   metrics?: Registry;
   /** Presence members of every node (docs/presence.md); in memory by default, `RedisPresence` in a cluster. */
   presence?: PresenceStore;
+  /** Which apps a console watches, cluster-wide (docs/console.md); in memory by default. Its owner closes it. */
+  debugWatchers?: DebugWatchers;
+  /** Records each publishable key's use, at most once a minute per key (the console's "last used"). */
+  keyUse?: KeyUse;
+  /** Names this node in debug events. @default `<hostname>#<pid>` (the Admin UI's serverId) */
+  nodeId?: string;
   /** Subscribers per room of every node (docs/rest-api.md); in memory by default, `RedisRoomOccupancy` in a cluster. Closed with the node. */
   occupancy?: RoomOccupancy;
 }
@@ -98,6 +120,8 @@ export interface RealtimeNode {
   presence: PresenceReader;
   /** Room history, for an in-process REST API (embedded mode). */
   history: RoomHistory;
+  /** The debug tail of this node, for an in-process REST API's refusals (embedded mode). */
+  debug: DebugTap;
   /** Subscribers per room, for an in-process REST API (embedded mode). */
   occupancy: RoomOccupancyReader;
   listen(port: number, host: string): Promise<AddressInfo>;
@@ -126,6 +150,10 @@ export class SocketIoFanout implements Fanout {
     this.#broadcast("user.message", message, userKey);
   }
 
+  deliverDebug(appId: string, event: DebugEvent): void {
+    this.#broadcast("debug", event, debugRoomKey(appId));
+  }
+
   disconnectUser(userKey: string, notice: WireError): void {
     // In order on every node: the notice is written to each socket before its disconnect.
     this.#broadcast("notice", notice, userKey);
@@ -139,7 +167,7 @@ export class SocketIoFanout implements Fanout {
   }
 
   #broadcast(
-    event: "message" | "skip" | "user.message" | "notice",
+    event: "message" | "skip" | "user.message" | "notice" | "debug",
     payload: unknown,
     room: string,
     except?: string,
@@ -149,7 +177,9 @@ export class SocketIoFanout implements Fanout {
 }
 
 export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
-  const { config, directory, keys, logger } = deps;
+  const { config, keys, logger } = deps;
+  // Every publishable key a handshake names is recorded as used (the console's key list).
+  const directory = recordingKeyUse(deps.directory, deps.keyUse);
   const metrics = new RealtimeNodeMetrics(deps.metrics, config.METRICS_APP_LABELS);
   const history = metrics.timed(deps.history ?? new MemoryRoomHistory());
   const connections = deps.connections ?? new MemoryConnectionCounter();
@@ -171,7 +201,14 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
       skipMiddlewares: false,
     },
   });
-  const publisher = new Publisher(history, new SocketIoFanout(io, logger), metrics.observer(deps.usage));
+  const fanout = new SocketIoFanout(io, logger);
+  const debugWatchers = deps.debugWatchers ?? new MemoryDebugWatchers();
+  trackDebugRooms(io, debugWatchers);
+  const debug = new DebugTap(debugWatchers, (appId, event) => fanout.deliverDebug(appId, event), {
+    node: deps.nodeId ?? `${hostname()}#${process.pid}`,
+    logger,
+  });
+  const publisher = new Publisher(history, fanout, metrics.observer(deps.usage), debug);
   const adminServerId = mountAdminUi(io, config);
   const occupancy = deps.occupancy ?? new MemoryRoomOccupancy();
   countRoomOccupancy(io, occupancy);
@@ -202,6 +239,7 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
         Object.assign(socket.data, data);
         if (data.exp === undefined) delete socket.data.exp;
         if (data.userId === undefined) delete socket.data.userId;
+        if (data.debug === undefined) delete socket.data.debug;
         next();
       },
       (err: unknown) => {
@@ -211,6 +249,13 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
           () => appIdOfHandshake(socket.handshake.auth, directory),
           logger,
         );
+        // A wrong key names no app; any other refusal's key was found (and is cached).
+        if (error.code !== "INVALID_KEY" && error.code !== "WRONG_KEY_TYPE") {
+          appIdOfHandshake(socket.handshake.auth, directory).then(
+            (appId) => reportHandshakeRefusal(debug, appId, socket, error.code),
+            () => {},
+          );
+        }
         next(connectError(error));
       },
     );
@@ -230,11 +275,17 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
     const usage = deps.usage;
     // Fires per recipient socket, broadcasts included: one delivery each.
     socket.onAnyOutgoing((event, envelope) => {
+      rememberNotice(socket, event, envelope);
       metrics.outgoing(appId, event, envelope as MessageEnvelope);
       if (usage && (event === "message" || event === "user.message")) {
         usage.deliveredEnvelope(appId, envelope as MessageEnvelope);
       }
     });
+    reportConnection(debug, socket);
+    const onRefused = (code: WireError["code"], request: ClientRequest, room: unknown) => {
+      metrics.refused(appId, code);
+      reportRefusal(debug, socket, request, code, room);
+    };
     registerRoomHandlers(socket, {
       directory,
       history,
@@ -245,7 +296,8 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
       logger: socketLogger,
       publishLimits,
       dailyQuota: limiters.daily,
-      onRefused: (code) => metrics.refused(appId, code),
+      debug,
+      onRefused,
       afterAuth: (s) => void leavePresenceNoLongerAllowed(s, presence),
     });
     registerPresenceHandlers(socket, {
@@ -253,7 +305,7 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
       directory,
       logger: socketLogger,
       publishLimits,
-      onRefused: (code) => metrics.refused(appId, code),
+      onRefused,
     });
     // The connection count was taken at admission and is given back on disconnect
     // (connection-checks.ts).
@@ -269,6 +321,7 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
     adminServerId,
     presence,
     history,
+    debug,
     occupancy,
     listen: (port, host) =>
       new Promise((resolve, reject) => {
@@ -283,6 +336,7 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
       await waitForSockets(io, config.SHUTDOWN_DEADLINE_MS);
       expiry.clearAll();
       await io.close();
+      debug.close();
       await presence.close();
       await occupancy.close();
       await connections.close();

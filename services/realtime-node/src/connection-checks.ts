@@ -105,5 +105,6 @@ export async function authenticate(
     caps: claims.caps,
     exp: claims.exp,
     ...(claims.sub === undefined ? {} : { userId: claims.sub }),
+    ...(claims.debug ? { debug: true as const } : {}),
   };
 }

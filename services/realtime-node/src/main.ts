@@ -1,6 +1,8 @@
 import {
   ConnectionLeases,
   openClusterServices,
+  RedisDebugWatchers,
+  RedisKeyUseStore,
   RedisPresence,
   RedisRoomHistory,
   RedisRoomOccupancy,
@@ -11,6 +13,7 @@ import {
   closeOnSignals,
   createLogger,
   guardProcess,
+  KeyUse,
   processRegistry,
   serveMetrics,
 } from "@relaybase/server-kit";
@@ -41,7 +44,14 @@ const adapterRedis = createClient({ url: config.REDIS_URL, name: "realtime-node-
 adapterRedis.on("error", () => {});
 await adapterRedis.connect();
 
+// Which apps a console watches, cluster-wide: this node adds those whose debug room it holds.
+const debugWatchers = await RedisDebugWatchers.create(redis, { logger });
+
+const keyUse = new KeyUse(new RedisKeyUseStore(redis), { logger });
+
 const node = createRealtimeNode({
+  debugWatchers,
+  keyUse,
   config,
   directory,
   history: new RedisRoomHistory(redis),
@@ -74,5 +84,7 @@ logger.info(
 
 closeOnSignals(async () => {
   await node.close();
+  await debugWatchers.close();
+  await keyUse.close();
   await Promise.allSettled([close(), adapterRedis.quit(), metricsServer?.close()]);
 }, logger);

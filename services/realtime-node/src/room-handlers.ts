@@ -4,6 +4,7 @@ import {
   can,
   exceedsDepth,
   type HistoryAck,
+  isDebugRoom,
   isValidRoomName,
   type MessageEnvelope,
   type PublishAck,
@@ -20,9 +21,9 @@ import {
   unsubscribeRequest,
 } from "@relaybase/protocol/schemas";
 import {
-  type AppRuntime,
   connectionRoomKey,
   type DailyQuota,
+  type DebugTap,
   type Logger,
   Publisher,
   type RoomHistory,
@@ -36,6 +37,7 @@ import {
 import type { JWTVerifyGetKey } from "jose";
 import type { ZodType } from "zod";
 import { authenticate } from "./connection-checks.js";
+import { keepsDebugRoom, reportRoom, subscribeDebug, unsubscribeDebug } from "./debug-tail.js";
 import { type ClientPublishLimits, checkRoomsPerConnection } from "./limits.js";
 import { currentApp, handleRequest, type RequestDeps } from "./socket-requests.js";
 import type { TokenExpiry } from "./token-expiry.js";
@@ -52,6 +54,8 @@ export interface HandlerDeps extends RequestDeps {
   publishLimits: ClientPublishLimits;
   /** Messages per app per UTC day, shared with REST publishes. */
   dailyQuota: DailyQuota;
+  /** The app's debug tail hears of subscribes and unsubscribes. */
+  debug?: DebugTap;
   /** Runs after an `auth` replaced the connection's credentials (presence drops what they no longer allow). */
   afterAuth?: (socket: RealtimeSocket) => void;
 }
@@ -67,6 +71,11 @@ export function registerRoomHandlers(socket: RealtimeSocket, deps: HandlerDeps):
     subscribeRequest,
     async ({ room, since }): Promise<SubscribeAck> => {
       const app = await currentApp(socket, deps.directory);
+      if (isDebugRoom(room)) {
+        await subscribeDebug(socket);
+        // The tail takes no offsets and keeps no history (docs/console.md).
+        return { ok: true, offset: 0, epoch: "debug" };
+      }
       authorize(socket, "subscribe", room);
       const key = roomKey(app.appId, room);
       checkRoomsPerConnection(socket, app, key);
@@ -74,6 +83,7 @@ export function registerRoomHandlers(socket: RealtimeSocket, deps: HandlerDeps):
       // replayed and delivered live, and the SDK drops the copy by offset. The other
       // order could lose it.
       await socket.join(key);
+      if (deps.debug) reportRoom(deps.debug, socket, "subscribe", room);
       if (!since) return { ok: true, ...(await history.position(key)) };
       const replay = await history.since(key, since, retentionOf(app));
       const messages: MessageEnvelope[] = [];
@@ -100,8 +110,15 @@ export function registerRoomHandlers(socket: RealtimeSocket, deps: HandlerDeps):
     "unsubscribe",
     unsubscribeRequest,
     async ({ room }): Promise<UnsubscribeAck> => {
+      if (isDebugRoom(room)) {
+        await unsubscribeDebug(socket);
+        return { ok: true };
+      }
       if (!isValidRoomName(room)) throw new RelaybaseError("INVALID_ROOM_NAME");
-      await socket.leave(roomKey(socket.data.appId, room));
+      const key = roomKey(socket.data.appId, room);
+      const was = socket.rooms.has(key);
+      await socket.leave(key);
+      if (was && deps.debug) reportRoom(deps.debug, socket, "unsubscribe", room);
       return { ok: true };
     },
   );
@@ -140,6 +157,8 @@ export function registerRoomHandlers(socket: RealtimeSocket, deps: HandlerDeps):
     }
     socket.data.caps = next.caps;
     socket.data.exp = next.exp;
+    if (next.debug) socket.data.debug = true;
+    else delete socket.data.debug;
     leaveRoomsNoLongerAllowed(socket);
     deps.afterAuth?.(socket);
     deps.expiry.arm(socket);
@@ -148,6 +167,8 @@ export function registerRoomHandlers(socket: RealtimeSocket, deps: HandlerDeps):
 }
 
 function authorize(socket: RealtimeSocket, capability: Capability, room: string): void {
+  // Before the name check: the reserved name is not a valid room name, and says why.
+  if (isDebugRoom(room)) throw new RelaybaseError("RESERVED_ROOM");
   if (!isValidRoomName(room)) throw new RelaybaseError("INVALID_ROOM_NAME");
   if (!can(socket.data.caps, capability, room)) {
     const what = capability === "history" ? `read the history of ${room}` : `${capability} to ${room}`;
@@ -165,7 +186,7 @@ export function leaveRoomsNoLongerAllowed(socket: RealtimeSocket): void {
   const user =
     socket.data.userId === undefined ? undefined : userRoomKey(socket.data.appId, socket.data.userId);
   for (const key of socket.rooms) {
-    if (key === socket.id || key === own || key === user) continue;
+    if (key === socket.id || key === own || key === user || keepsDebugRoom(socket, key)) continue;
     const allowed = key.startsWith(prefix) && can(socket.data.caps, "subscribe", key.slice(prefix.length));
     if (!allowed) void socket.leave(key);
   }

@@ -18,8 +18,8 @@ export type ClientRequest =
 
 export interface RequestDeps {
   logger: Logger;
-  /** Told the code of every refused request (metrics). */
-  onRefused?: (code: WireError["code"]) => void;
+  /** Told the code of every refused request, what it was and the room it named (metrics, debug tail). */
+  onRefused?: (code: WireError["code"], request: ClientRequest, room: unknown) => void;
 }
 
 /**
@@ -42,7 +42,7 @@ export function handleRequest<T, R>(
       reply(await run(parsed.data));
     } catch (err) {
       const error = toWireError(err, deps.logger);
-      deps.onRefused?.(error.code);
+      deps.onRefused?.(error.code, event, (payload as { room?: unknown } | null | undefined)?.room);
       reply({ ok: false, error });
     }
   });

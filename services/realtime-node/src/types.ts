@@ -8,6 +8,8 @@ export interface SocketData {
   userId?: string;
   /** Token expiry in seconds since the epoch; undefined for publishable-key-only connections. */
   exp?: number;
+  /** A console's debug token: may subscribe to the app's DEBUG_ROOM (docs/console.md). */
+  debug?: true;
 }
 
 // biome-ignore lint/complexity/noBannedTypes: no inter-server events yet

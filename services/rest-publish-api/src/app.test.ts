@@ -40,6 +40,7 @@ async function apiWithApp() {
   const publisher = new Publisher(new MemoryRoomHistory(), {
     deliver: () => {},
     deliverToUser: () => {},
+    deliverDebug: () => {},
     disconnectUser: () => {},
   });
   const api = createRestPublishApi({

@@ -1,7 +1,9 @@
 import { isErrorCode, RelaybaseError } from "@relaybase/protocol";
 import {
   type ConnectionCounter,
+  type DebugTap,
   errorResponses,
+  type KeyUse,
   type Limiters,
   type Logger,
   MemoryPresenceStore,
@@ -13,6 +15,7 @@ import {
   type Registry,
   type RoomHistory,
   type RoomOccupancyReader,
+  recordingKeyUse,
   registerOpenApi,
   type TenantDirectory,
   toHttpError,
@@ -58,6 +61,13 @@ export interface RestPublishApiDeps {
   presence?: PresenceReader;
   /** Room history for `GET …/rooms/:room/history`: the publisher's (Redis in a cluster, the node's when embedded). */
   history?: RoomHistory;
+  /**
+   * The app's debug tail hears of refused requests (publishes are the publisher's to
+   * report): the publisher's tap; none by default.
+   */
+  debug?: DebugTap;
+  /** Records each secret key's use, at most once a minute per key (the console's "last used"). */
+  keyUse?: KeyUse;
   /** Subscribers per room for `GET …/rooms` and `GET …/rooms/:room`: Redis in a cluster, the node's when embedded. */
   occupancy?: RoomOccupancyReader;
 }
@@ -71,7 +81,9 @@ export function metricsOf(app: FastifyInstance): RestApiMetrics {
   return metrics;
 }
 
-export function createRestPublishApi(deps: RestPublishApiDeps): FastifyInstance {
+export function createRestPublishApi(given: RestPublishApiDeps): FastifyInstance {
+  // Every secret key the routes find is recorded as used (the console's key list).
+  const deps = { ...given, directory: recordingKeyUse(given.directory, given.keyUse) };
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.config.BODY_LIMIT_BYTES,
@@ -89,7 +101,19 @@ export function createRestPublishApi(deps: RestPublishApiDeps): FastifyInstance 
 
   app.setErrorHandler((err, req, reply) => {
     const { status, body, headers } = toHttpError(err, (e) => req.log.error({ err: e }, "unhandled error"));
-    if (isErrorCode(body.error.code)) metrics.refused(authorizedAppId(req), body.error.code);
+    const code = body.error.code;
+    if (isErrorCode(code)) {
+      const appId = authorizedAppId(req);
+      metrics.refused(appId, code);
+      // Only once the key named the app: a stranger's wrong key reaches nobody's tail.
+      if (appId !== undefined) {
+        deps.debug?.emit(appId, () => ({
+          kind: "refused",
+          request: `${req.method} ${req.routeOptions.url}`,
+          code,
+        }));
+      }
+    }
     reply.code(status).headers(headers).send(body);
   });
   app.setNotFoundHandler((_req, reply) => {

@@ -1,6 +1,9 @@
+import { hostname } from "node:os";
 import {
   ConnectionLeases,
   openClusterServices,
+  RedisDebugWatchers,
+  RedisKeyUseStore,
   RedisPresence,
   RedisRoomHistory,
   RedisRoomOccupancy,
@@ -11,7 +14,9 @@ import {
   ConfigError,
   closeOnSignals,
   createLogger,
+  DebugTap,
   guardProcess,
+  KeyUse,
   Publisher,
   PublishMetrics,
   processRegistry,
@@ -38,11 +43,15 @@ const registry = processRegistry();
 // This process stores what it publishes: the history writes and messages are its series.
 const metrics = new PublishMetrics(registry, config.METRICS_APP_LABELS);
 const history = metrics.timed(new RedisRoomHistory(redis));
-const publisher = new Publisher(
-  history,
-  new StreamEmitterFanout(redis, { maxLen: config.ADAPTER_MAX_LEN }),
-  metrics.observer(usage),
-);
+const fanout = new StreamEmitterFanout(redis, { maxLen: config.ADAPTER_MAX_LEN });
+// The debug tails this instance reports to (its publishes and refusals); it holds none.
+const debugWatchers = await RedisDebugWatchers.create(redis, { readOnly: true, logger });
+const debug = new DebugTap(debugWatchers, (appId, event) => fanout.deliverDebug(appId, event), {
+  node: `rest:${hostname()}#${process.pid}`,
+  logger,
+});
+const keyUse = new KeyUse(new RedisKeyUseStore(redis), { logger });
+const publisher = new Publisher(history, fanout, metrics.observer(usage), debug);
 const connections = new ConnectionLeases(redis, { readOnly: true });
 const app = createRestPublishApi({
   config,
@@ -52,6 +61,8 @@ const app = createRestPublishApi({
   // Reads the members the realtime nodes hold in Redis; holds no lease itself.
   presence: new RedisPresence(redis, { readOnly: true }),
   history,
+  debug,
+  keyUse,
   // Reads the subscriber counts the realtime nodes publish under their leases.
   occupancy: new RedisRoomOccupancy(redis, { readOnly: true }),
   // REST publishes per second per app and the daily quota, shared with every node and instance.
@@ -69,5 +80,8 @@ if (metricsServer) logger.info({ metricsPort: metricsServer.port }, "metrics lis
 
 closeOnSignals(async () => {
   await app.close();
+  debug.close();
+  await debugWatchers.close();
+  await keyUse.close();
   await Promise.allSettled([close(), metricsServer?.close()]);
 }, logger);

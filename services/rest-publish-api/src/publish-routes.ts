@@ -112,7 +112,7 @@ export function registerPublishRoutes(server: FastifyInstance, deps: PublishRout
     );
     const results = [];
     for (const { body, rooms, size } of planned) {
-      results.push(await publishToRooms(deps.publisher, tenant, rooms, body, size));
+      results.push(await publishToRooms(deps.publisher, tenant, rooms, body, size, true));
     }
     reply.code(202);
     return { results };
@@ -189,6 +189,7 @@ async function publishToRooms(
   rooms: string[],
   body: PublishBody,
   validatedSize: number,
+  batch = false,
 ) {
   let id = body.id;
   const offsets: Record<string, { offset: number; epoch: string }> = {};
@@ -199,6 +200,7 @@ async function publishToRooms(
       event: body.event,
       data: body.data,
       validatedSize,
+      batch,
       ...(id === undefined ? {} : { id }),
       ...(body.exceptConnectionId === undefined ? {} : { exceptConnectionId: body.exceptConnectionId }),
     });

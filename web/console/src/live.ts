@@ -1,4 +1,4 @@
-import type { MessageMeta, RelaybaseClient, Room } from "@relaybase/sdk";
+import type { DebugEvent, MessageMeta, RelaybaseClient, Room } from "@relaybase/sdk";
 import { api } from "./api";
 
 export interface Arrival {
@@ -65,4 +65,38 @@ export async function openLiveRoom(options: {
     throw err;
   }
   return { room, client, close: () => client.close() };
+}
+
+/**
+ * The app's live tail (docs/console.md#the-debug-console): its own SDK connection with a
+ * debug token (`apps.debugToken`), which may subscribe to the app's reserved debug room and
+ * nothing else. The platform sends at most DEBUG_EVENTS_PER_SECOND events a second per app
+ * from each process, and says how many it dropped.
+ */
+export async function openDebugTail(options: {
+  appId: string;
+  publishableKey: string;
+  realtimeUrl: string;
+  onEvent: (event: DebugEvent) => void;
+  onState?: (state: string) => void;
+}): Promise<{ client: RelaybaseClient; close(): void }> {
+  const { createClient } = await import("@relaybase/sdk");
+  const client = createClient({
+    key: options.publishableKey,
+    url: options.realtimeUrl,
+    getToken: async () => (await api.apps.debugToken.mutate({ appId: options.appId })).token,
+  });
+  if (options.onState) {
+    const onState = options.onState;
+    client.on("state", (change) => onState(change.current));
+  }
+  const tail = client.debugTail();
+  tail.on(options.onEvent);
+  try {
+    await tail.start();
+  } catch (err) {
+    client.close();
+    throw err;
+  }
+  return { client, close: () => client.close() };
 }

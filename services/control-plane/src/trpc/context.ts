@@ -1,5 +1,5 @@
 import type { CookieSerializeOptions } from "@fastify/cookie";
-import type { Logger } from "@relaybase/server-kit";
+import type { KeyUseStore, Logger } from "@relaybase/server-kit";
 import type { CreateFastifyContextOptions } from "@trpc/server/adapters/fastify";
 import type { FastifyBaseLogger } from "fastify";
 import type { AuthLimits } from "../auth/rate-limit.js";
@@ -7,6 +7,7 @@ import { SESSION_COOKIE, type Sessions } from "../auth/session.js";
 import type { Billing } from "../billing/index.js";
 import type { ControlPlaneConfig } from "../config.js";
 import type { Database } from "../db/index.js";
+import type { RoomSources } from "../services.js";
 import type { SigningKeys } from "../signing-keys.js";
 import type { TenantSync } from "../tenants.js";
 import type { ControlPlaneMetrics } from "../usage/metrics.js";
@@ -29,6 +30,10 @@ export interface Services {
   usage: UsageService;
   /** Token signing (the console's short-lived tokens; `POST /v1/tokens` uses it too). */
   signing: SigningKeys;
+  /** The room inspector's sources; undefined where the control plane cannot reach them. */
+  rooms: () => RoomSources | undefined;
+  /** Key last-used times (Redis in a cluster, the all-in-one's memory embedded). */
+  keyUse?: Pick<KeyUseStore, "lastUsed">;
 }
 
 /** How a procedure sets or clears the session cookie, without knowing about HTTP. */

@@ -1,5 +1,6 @@
 import { consoleToken } from "./procedures/apps/console-token.js";
 import { create as createApp } from "./procedures/apps/create.js";
+import { debugToken } from "./procedures/apps/debug-token.js";
 import { remove as deleteApp } from "./procedures/apps/delete.js";
 import { get as getApp } from "./procedures/apps/get.js";
 import { limits as appLimits } from "./procedures/apps/limits.js";
@@ -15,6 +16,8 @@ import { status as billingStatus } from "./procedures/billing/status.js";
 import { create as createKey } from "./procedures/keys/create.js";
 import { list as listKeys } from "./procedures/keys/list.js";
 import { revoke as revokeKey } from "./procedures/keys/revoke.js";
+import { inspect as inspectRoom } from "./procedures/rooms/inspect.js";
+import { list as listRooms } from "./procedures/rooms/list.js";
 import { accept as acceptInvite } from "./procedures/team/accept.js";
 import { invite } from "./procedures/team/invite.js";
 import { invites } from "./procedures/team/invites.js";
@@ -37,9 +40,11 @@ export const appRouter = router({
     delete: deleteApp,
     limits: appLimits,
     consoleToken,
+    debugToken,
   }),
   keys: router({ list: listKeys, create: createKey, revoke: revokeKey }),
   billing: router({ status: billingStatus, checkout: billingCheckout, portal: billingPortal }),
+  rooms: router({ list: listRooms, inspect: inspectRoom }),
   usage: router({ series: usageSeries, today: usageToday, notices: usageNotices }),
   team: router({ members, invites, invite, revokeInvite, acceptInvite, removeMember, setRole }),
 });

@@ -6,6 +6,8 @@ import { type App, describeError, runtimeConfigQuery } from "../api";
 import { type Arrival, listen, openLiveClient } from "../live";
 import { Empty, ErrorNote, Field, formatBytes, Loading } from "../ui";
 import { keysQuery } from "./keys";
+import { LiveTail } from "./live-tail";
+import { RoomInspector } from "./room-inspector";
 
 /** Rows kept (and buffered while paused); older ones fall off. */
 const BUFFER = 500;
@@ -29,9 +31,9 @@ function toRow(a: Arrival): Row {
 }
 
 /**
- * Watch rooms and publish into them from the browser, through the platform's own realtime
- * path (the SDK with a console token). What this page cannot show yet — connections,
- * subscribes and refusals — needs debug events from the realtime nodes (docs/console.md).
+ * The app's live tail (connections, subscribes, publishes, refusals, from every node),
+ * watched rooms and an event creator, all through the platform's own realtime path: the
+ * SDK with a debug token for the tail, a console token for the rest (docs/console.md).
  */
 export function DebugTab({ app }: { app: App }) {
   const config = useQuery(runtimeConfigQuery);
@@ -74,8 +76,17 @@ export function DebugTab({ app }: { app: App }) {
     );
   }
   if (openError) return <ErrorNote error={openError} />;
-  if (!client) return <Loading what="Connecting" />;
-  return <Debugger client={client} state={state} clientPublish={app.clientPublish} appId={app.id} />;
+  return (
+    <div className="stack">
+      <LiveTail appId={app.id} publishableKey={pk} realtimeUrl={realtimeUrl} />
+      {client ? (
+        <Debugger client={client} state={state} clientPublish={app.clientPublish} appId={app.id} />
+      ) : (
+        <Loading what="Connecting" />
+      )}
+      <RoomInspector appId={app.id} />
+    </div>
+  );
 }
 
 function Debugger({
@@ -160,8 +171,7 @@ function Debugger({
     <div className="stack">
       <p className="muted">
         Watch rooms and publish to them from here, through the same SDK and realtime path as your clients (as{" "}
-        <code>console:you</code>, with a 10-minute token). Not built yet: the live tail of connections,
-        subscribes and refusals. Connection: <strong>{state}</strong>.
+        <code>console:you</code>, with a 10-minute token). Connection: <strong>{state}</strong>.
       </p>
       <div className="card">
         <h2>Watch rooms</h2>

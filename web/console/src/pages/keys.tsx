@@ -10,7 +10,7 @@ export const keysQuery = (appId: string) =>
 
 export function KeysTab({ app }: { app: App }) {
   const keys = useQuery(keysQuery(app.id));
-  const [created, setCreated] = useState<{ key: Key; secret: string } | undefined>();
+  const [created, setCreated] = useState<{ key: Omit<Key, "lastUsedAt">; secret: string } | undefined>();
   const [revoking, setRevoking] = useState<Key | undefined>();
   const revoke = useMutation({
     mutationFn: (key: Key) => api.keys.revoke.mutate({ appId: app.id, keyId: key.id }),
@@ -64,6 +64,7 @@ export function KeysTab({ app }: { app: App }) {
                   <th scope="col">Name</th>
                   <th scope="col">Key</th>
                   <th scope="col">Created</th>
+                  <th scope="col">Last used</th>
                   <th scope="col">
                     <span className="sr-only">Actions</span>
                   </th>
@@ -84,6 +85,9 @@ export function KeysTab({ app }: { app: App }) {
                       )}
                     </td>
                     <td className="muted">{formatDate(key.createdAt)}</td>
+                    <td className="muted" data-testid="key-last-used">
+                      {key.lastUsedAt ? formatDate(key.lastUsedAt) : "Never"}
+                    </td>
                     <td>
                       <button type="button" className="secondary small" onClick={() => setRevoking(key)}>
                         Revoke…
@@ -144,7 +148,7 @@ function CreateKeyForm({
   onCreated,
 }: {
   appId: string;
-  onCreated: (key: Key, secret: string | null) => void;
+  onCreated: (key: Omit<Key, "lastUsedAt">, secret: string | null) => void;
 }) {
   const [kind, setKind] = useState<"secret" | "publishable">("secret");
   const [name, setName] = useState("");

@@ -112,6 +112,9 @@ describe.each(DB_MODES)("team and invites over tRPC (%s)", (mode) => {
       ["apps.delete", (c) => c.apps.delete.mutate({ appId })],
       ["apps.limits", (c) => c.apps.limits.query({ appId })],
       ["apps.consoleToken", (c) => c.apps.consoleToken.mutate({ appId })],
+      ["apps.debugToken", (c) => c.apps.debugToken.mutate({ appId })],
+      ["rooms.list", (c) => c.rooms.list.query({ appId })],
+      ["rooms.inspect", (c) => c.rooms.inspect.query({ appId, room: "chat:1" })],
       ["apps.create in the org", (c) => c.apps.create.mutate({ name: "x", orgId })],
       ["keys.list", (c) => c.keys.list.query({ appId })],
       ["keys.create", (c) => c.keys.create.mutate({ appId, kind: "secret", name: "steal" })],
@@ -156,5 +159,25 @@ describe.each(DB_MODES)("team and invites over tRPC (%s)", (mode) => {
     });
     expect(claims.exp).toBe(expiresAt);
     expect(claims.exp! - claims.iat!).toBe(600);
+    // The plain console token is no debug token.
+    expect(claims.debug).toBeUndefined();
+  });
+
+  it("mints a debug token for a member only: the debug claim and no capability on any room", async () => {
+    const owner = await account(cp.server.url);
+    const { app } = await owner.client.apps.create.mutate({ name: "Tail" });
+    const { token, expiresAt } = await owner.client.apps.debugToken.mutate({ appId: app.id });
+    const claims = decodeJwt(token);
+    expect(claims).toMatchObject({ app: app.id, sub: `console:${owner.userId}`, caps: {}, debug: true });
+    expect(claims.exp).toBe(expiresAt);
+    expect(claims.exp! - claims.iat!).toBe(600);
+    // Another org's user gets NOT_FOUND, however they ask (the list above walks every procedure).
+    const stranger = await account(cp.server.url);
+    expect(await relaybaseCodeOf(stranger.client.apps.debugToken.mutate({ appId: app.id }))).toBe(
+      "NOT_FOUND",
+    );
+    const { app: theirs } = await stranger.client.apps.create.mutate({ name: "Theirs" });
+    const own = decodeJwt((await stranger.client.apps.debugToken.mutate({ appId: theirs.id })).token);
+    expect(own.app).toBe(theirs.id);
   });
 });
