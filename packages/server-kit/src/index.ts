@@ -18,3 +18,4 @@ export * from "./shutdown.js";
 export * from "./tenant-directory.js";
 export * from "./tokens.js";
 export * from "./usage-meter.js";
+export * from "./webhook-events.js";

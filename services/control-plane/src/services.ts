@@ -4,6 +4,7 @@ import {
   type RateLimiter,
   type Registry,
   type TenantDirectoryWriter,
+  webhookEvent,
 } from "@relaybase/server-kit";
 import { AuthLimits } from "./auth/rate-limit.js";
 import { Sessions } from "./auth/session.js";
@@ -15,6 +16,8 @@ import { TenantSync } from "./tenants.js";
 import type { Services } from "./trpc/context.js";
 import { ControlPlaneMetrics } from "./usage/metrics.js";
 import { UsageService, type UsageSources } from "./usage/service.js";
+import { Webhooks } from "./webhooks/service.js";
+import type { HostLookup } from "./webhooks/url-safety.js";
 
 export interface ControlPlaneDeps {
   config: ControlPlaneConfig;
@@ -37,6 +40,8 @@ export interface ControlPlaneDeps {
   metrics?: Registry;
   /** Whether the other dependencies answer (Redis with REDIS_URL, where the directory lives); /readyz reports it. */
   isReady?: () => boolean;
+  /** How webhook hosts are resolved (checks at save and delivery time); tests give a fixed table. */
+  webhookLookup?: HostLookup;
 }
 
 export interface OpenedServices {
@@ -56,6 +61,7 @@ export async function openServices({
   usage: usageSources,
   rateLimiter,
   metrics: registry,
+  webhookLookup,
 }: ControlPlaneDeps): Promise<OpenedServices> {
   const issuer = config.PUBLIC_URL;
   const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, logger });
@@ -69,15 +75,45 @@ export async function openServices({
     const authLimits = new AuthLimits(rateLimiter ?? new MemoryRateLimiter(), config, logger);
     const billing = createBilling(config, { db, tenants, logger });
     const metrics = new ControlPlaneMetrics(registry, config.METRICS_APP_LABELS);
+    const webhooks = new Webhooks({
+      db,
+      config,
+      logger,
+      lookup: webhookLookup,
+      // Nodes stop sending events only a disabled endpoint wanted.
+      onEndpointDisabled: (appId) => void tenants.sync(appId).catch(() => {}),
+    });
     const usage = new UsageService({
       ...usageSources,
       db,
       logger,
       metrics,
       rollupMs: config.USAGE_ROLLUP_MS,
+      // The 80% notice is also a webhook event; written with the notice's day so a re-run finds it.
+      onQuotaWarning: (w) =>
+        webhooks.ingest([
+          webhookEvent("connection.quota_warning", w.appId, {
+            quota: "messagesPerDay",
+            day: w.day,
+            used: w.used,
+            limit: w.limit,
+          }),
+        ]),
     });
     return {
-      services: { config, db, logger, sessions, tenants, authLimits, metrics, usage, billing, signing },
+      services: {
+        config,
+        db,
+        logger,
+        sessions,
+        tenants,
+        authLimits,
+        metrics,
+        usage,
+        billing,
+        signing,
+        webhooks,
+      },
       signing,
       database,
     };

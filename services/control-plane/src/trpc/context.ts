@@ -11,6 +11,7 @@ import type { SigningKeys } from "../signing-keys.js";
 import type { TenantSync } from "../tenants.js";
 import type { ControlPlaneMetrics } from "../usage/metrics.js";
 import type { UsageService } from "../usage/service.js";
+import type { Webhooks } from "../webhooks/service.js";
 
 /** Long-lived parts the procedures use; built once in app.ts. */
 export interface Services {
@@ -29,6 +30,8 @@ export interface Services {
   usage: UsageService;
   /** Token signing (the console's short-lived tokens; `POST /v1/tokens` uses it too). */
   signing: SigningKeys;
+  /** Webhook URL policy, outbox writer and (WEBHOOK_DISPATCHER) the dispatcher. */
+  webhooks: Webhooks;
 }
 
 /** How a procedure sets or clears the session cookie, without knowing about HTTP. */
