@@ -6,6 +6,7 @@ import {
 import { createRealtimeNode, loadRealtimeNodeConfig } from "@relaybase/realtime-node";
 import { createRestPublishApi, loadRestPublishApiConfig } from "@relaybase/rest-publish-api";
 import {
+  BufferedWebhookEmitter,
   createLogger,
   MemoryConnectionCounter,
   MemoryTenantDirectory,
@@ -80,6 +81,11 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
     flushMs: nodeConfig.USAGE_FLUSH_MS,
     onError: (err) => logger.warn({ err }, "usage flush failed (kept for the next one)"),
   });
+  // Webhook events go straight into the control plane's outbox (PGlite), kept until committed.
+  const webhooks = new BufferedWebhookEmitter({
+    sink: (events) => controlPlane.webhooks.ingest(events),
+    logger,
+  });
   const node = createRealtimeNode({
     config: nodeConfig,
     directory,
@@ -89,6 +95,7 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
     usage,
     limiters,
     metrics,
+    webhooks,
   });
   const rest = createRestPublishApi({
     config: restConfig,
@@ -108,6 +115,7 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
     await rest.close();
     await metricsServer?.close();
     await usage.close().catch(() => {});
+    await webhooks.close().catch(() => {});
     await controlPlane.close();
   };
   // After a failed start: each part on its own, so one that never listened cannot keep the rest open.
@@ -117,6 +125,7 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
       () => rest.close(),
       async () => metricsServer?.close(),
       () => usage.close(),
+      () => webhooks.close(),
       () => controlPlane.close(),
     ]) {
       await part().catch(() => {});

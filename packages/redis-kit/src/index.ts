@@ -22,3 +22,9 @@ export { RedisRoomHistory, type RedisRoomHistoryOptions } from "./redis-room-his
 export { RedisTenantDirectory, type RedisTenantDirectoryOptions } from "./redis-tenant-directory.js";
 export { RedisUsage, type RedisUsageOptions, type UsageClaim } from "./redis-usage.js";
 export { StreamEmitterFanout, type StreamEmitterOptions } from "./stream-emitter.js";
+export {
+  RedisWebhookConsumer,
+  type RedisWebhookConsumerOptions,
+  RedisWebhookStream,
+  type RedisWebhookStreamOptions,
+} from "./webhook-stream.js";

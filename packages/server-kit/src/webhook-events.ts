@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { WebhookEvent, WebhookEventType, WebhookPayloads } from "@relaybase/protocol";
 import { randomId } from "./keys.js";
 import type { Logger } from "./logger.js";
@@ -19,13 +20,23 @@ export function newWebhookEventId(): string {
   return `evt_${randomId(22)}`;
 }
 
+/**
+ * An event id that follows from what the event is about (e.g. app, room, epoch and offset
+ * of a stored message), so that a cause seen twice (an idempotent publish retried) is
+ * one event.
+ */
+export function derivedWebhookEventId(...parts: (string | number)[]): string {
+  return `evt_${createHash("sha256").update(parts.join("\n")).digest("base64url").slice(0, 22)}`;
+}
+
 export function webhookEvent<T extends WebhookEventType>(
   type: T,
   appId: string,
   data: WebhookPayloads[T],
   at = Date.now(),
+  id = newWebhookEventId(),
 ): WebhookEvent<T> {
-  return { id: newWebhookEventId(), type, appId, time: new Date(at).toISOString(), data };
+  return { id, type, appId, time: new Date(at).toISOString(), data };
 }
 
 export interface BufferedWebhookEmitterOptions {

@@ -29,6 +29,7 @@ import {
   type TenantDirectory,
   type UsageMeter,
   userRoomKey,
+  type WebhookEmitter,
 } from "@relaybase/server-kit";
 import type { JWTVerifyGetKey } from "jose";
 import { Server, type ServerOptions } from "socket.io";
@@ -47,6 +48,7 @@ import { leaveRoomsNoLongerAllowed, registerRoomHandlers } from "./room-handlers
 import { connectError, toWireError } from "./socket-errors.js";
 import { TokenExpiry } from "./token-expiry.js";
 import type { RealtimeServer } from "./types.js";
+import { NodeWebhooks } from "./webhook-events.js";
 
 export interface RealtimeNodeDeps {
   config: Pick<
@@ -75,6 +77,8 @@ export interface RealtimeNodeDeps {
   metrics?: Registry;
   /** Presence members of every node (docs/presence.md); in memory by default, `RedisPresence` in a cluster. */
   presence?: PresenceStore;
+  /** Where webhook events go (docs/webhooks.md): a Redis stream in a cluster, the outbox embedded. Unset: none. */
+  webhooks?: WebhookEmitter;
 }
 
 export interface RealtimeNode {
@@ -165,10 +169,12 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
   });
   const publisher = new Publisher(history, new SocketIoFanout(io, logger), metrics.observer(deps.usage));
   const adminServerId = mountAdminUi(io, config);
+  const webhooks = new NodeWebhooks(directory, deps.webhooks, logger);
   const presence = createNodePresence(io, {
     store: deps.presence,
     graceMs: config.PRESENCE_GRACE_MS,
     logger,
+    onChange: (change) => webhooks.presenceChanged(change),
   });
   const expiry = new TokenExpiry();
   const checkDeps = {
@@ -237,6 +243,7 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
       dailyQuota: limiters.daily,
       onRefused: (code) => metrics.refused(appId, code),
       afterAuth: (s) => void leavePresenceNoLongerAllowed(s, presence),
+      onClientPublished: (app, message, from) => webhooks.clientPublished(app, message, from),
     });
     registerPresenceHandlers(socket, {
       presence,

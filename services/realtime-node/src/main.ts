@@ -3,6 +3,7 @@ import {
   openClusterServices,
   RedisPresence,
   RedisRoomHistory,
+  RedisWebhookStream,
   redisLimiters,
 } from "@relaybase/redis-kit";
 import {
@@ -40,6 +41,8 @@ const adapterRedis = createClient({ url: config.REDIS_URL, name: "realtime-node-
 adapterRedis.on("error", () => {});
 await adapterRedis.connect();
 
+// Webhook events go to the Redis stream the dispatcher reads (kept and re-sent if Redis loses them).
+const webhooks = new RedisWebhookStream(redis, { logger });
 const node = createRealtimeNode({
   config,
   directory,
@@ -57,6 +60,7 @@ const node = createRealtimeNode({
   keys: createRemoteJWKSet(new URL(config.JWKS_URL ?? `${config.TOKEN_ISSUER}/.well-known/jwks.json`)),
   logger,
   metrics: processRegistry(),
+  webhooks,
 });
 await observeAdapterLag(node.io, redis, node.metrics.registry, { maxLen: config.ADAPTER_MAX_LEN, logger });
 const metricsServer =
@@ -71,5 +75,6 @@ logger.info(
 
 closeOnSignals(async () => {
   await node.close();
+  await webhooks.close();
   await Promise.allSettled([close(), adapterRedis.quit(), metricsServer?.close()]);
 }, logger);

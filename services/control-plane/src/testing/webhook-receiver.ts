@@ -15,6 +15,8 @@ export interface WebhookReceiver {
   /** http://127.0.0.1:<port>/hooks */
   url: string;
   received: ReceivedWebhook[];
+  /** Requests read and not yet answered (a slow answer in progress). */
+  inProgress: number;
   /** Ids of the events in requests answered 2xx (a duplicate appears twice). */
   acceptedEventIds(): string[];
   /** Decides each answer: a status, optionally after a delay (ms). Default 200 at once. */
@@ -31,6 +33,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   const receiver: WebhookReceiver = {
     url: "",
     received: [],
+    inProgress: 0,
     acceptedEventIds: () =>
       receiver.received
         .filter((r) => r.status >= 200 && r.status < 300)
@@ -52,10 +55,13 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       } catch {
         // recorded as received; the test sees an empty event list
       }
+      // Recorded when read, as a customer's server acts on it: one whose sender dies before the
+      // answer arrives was still received (and, sent again, is a duplicate).
+      receiver.received.push({ headers: req.headers, body, status, events });
+      receiver.inProgress += 1;
       setTimeout(() => {
-        // Recorded when answered: a request cut off by a kill before its answer counts as not received.
-        if (!res.destroyed) receiver.received.push({ headers: req.headers, body, status, events });
-        res.writeHead(status, { "content-type": "text/plain" }).end(`answered ${status}`);
+        receiver.inProgress -= 1;
+        if (!res.destroyed) res.writeHead(status, { "content-type": "text/plain" }).end(`answered ${status}`);
       }, delayMs);
     });
   });
