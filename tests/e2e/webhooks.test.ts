@@ -11,7 +11,11 @@ let p: TestPlatform;
 let receiver: WebhookReceiver;
 beforeAll(async () => {
   // The receiver is on loopback over http: the operator switches self-hosters and tests use.
-  p = await startTestPlatform({ WEBHOOK_ALLOW_HTTP: "true", WEBHOOK_ALLOW_PRIVATE_URLS: "true", WEBHOOK_POLL_MS: "50" });
+  p = await startTestPlatform({
+    WEBHOOK_ALLOW_HTTP: "true",
+    WEBHOOK_ALLOW_PRIVATE_URLS: "true",
+    WEBHOOK_POLL_MS: "50",
+  });
   receiver = await startWebhookReceiver();
 }, 60_000);
 afterAll(async () => {
@@ -42,21 +46,27 @@ describe("webhook events from the realtime node (embedded)", () => {
     const events = async (): Promise<WebhookEvent[]> => {
       const out: WebhookEvent[] = [];
       for (const r of receiver.received) {
-        const body = await verifyWebhook({ headers: r.headers as Record<string, string>, body: r.body }, secret);
+        const body = await verifyWebhook(
+          { headers: r.headers as Record<string, string>, body: r.body },
+          secret,
+        );
         out.push(...body.events.filter((e) => e.appId === dev.appId));
       }
       return out;
     };
-    await expect.poll(async () => (await events()).map((e) => e.type).sort()).toEqual([
-      "client.published",
-      "client.published",
-      "presence.member_added",
-      "presence.member_removed",
-    ]);
+    await expect
+      .poll(async () => (await events()).map((e) => e.type).sort())
+      .toEqual(["client.published", "client.published", "presence.member_added", "presence.member_removed"]);
     const got = await events();
     const published = got.filter((e) => e.type === "client.published").map((e) => e.data);
     expect(published).toEqual([
-      expect.objectContaining({ room: "chat:1", event: "said", data: { text: "hello" }, offset: 1, userId: "ann" }),
+      expect.objectContaining({
+        room: "chat:1",
+        event: "said",
+        data: { text: "hello" },
+        offset: 1,
+        userId: "ann",
+      }),
       expect.objectContaining({ room: "chat:2", event: "said", data: { text: "marker" }, userId: "ann" }),
     ]);
     expect(got.find((e) => e.type === "presence.member_added")?.data).toEqual({
@@ -65,7 +75,10 @@ describe("webhook events from the realtime node (embedded)", () => {
       connectionId: ann.connectionId,
       data: { role: "lead" },
     });
-    expect(got.find((e) => e.type === "presence.member_removed")?.data).toMatchObject({ room: "team:1", userId: "ann" });
+    expect(got.find((e) => e.type === "presence.member_removed")?.data).toMatchObject({
+      room: "team:1",
+      userId: "ann",
+    });
     expect(new Set(got.map((e) => e.id)).size).toBe(got.length);
   });
 });
