@@ -75,12 +75,9 @@ afterAll(async () => {
 
 describe("webhook dispatcher killed with -9", () => {
   it("delivers every one of 1 000 pending events at least once after a restart, and counts the duplicates", async () => {
+    // No REST instance here: the server helper signUpDeveloper makes is not used.
     const dev = await signUpDeveloper(
-      {
-        controlPlane: cluster.controlPlane.url,
-        realtime: cluster.balancer.url,
-        rest: cluster.controlPlane.url,
-      },
+      { controlPlane: cluster.controlPlane.url, rest: cluster.controlPlane.url },
       { name: "kill" },
     );
     await dev.trpc.webhooks.create.mutate({
