@@ -175,6 +175,46 @@ describe("webhook endpoints and delivery (pglite, dispatcher in process)", () =>
   });
 });
 
+describe("the 80% quota notice as a webhook event", () => {
+  const cp = useControlPlane("pglite", LOCAL);
+
+  it("sends connection.quota_warning once, when the rollup leaves the 80% notice", async () => {
+    const owner = await signedIn(cp.server.url);
+    const { app } = await owner.apps.create.mutate({ name: "Quota" });
+    const receiver = await startWebhookReceiver();
+    try {
+      await owner.webhooks.create.mutate({
+        appId: app.id,
+        url: receiver.url,
+        events: ["connection.quota_warning"],
+      });
+      const limit = (await owner.apps.limits.query({ appId: app.id })).limits.messagesPerDay;
+      const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+      const batch = (published: number, id: string) => ({
+        id,
+        deltas: [{ appId: app.id, hour, published, delivered: 0, bytesPublished: 0, bytesDelivered: 0 }],
+      });
+      await cp.server.controlPlane.usage.record(batch(Math.ceil(limit * 0.8), "b1"));
+      await cp.server.controlPlane.usage.record(batch(10, "b2"));
+      // A marker after both rollups: an endpoint's events arrive in order, so a second warning would precede it.
+      const marker = await owner.webhooks.testSend.mutate({ appId: app.id, endpointId: endpoint.id });
+      await expect.poll(() => receiver.acceptedEventIds()).toContain(marker.eventId);
+      const warnings = receiver.received.flatMap((r) => r.events).filter((e) => e.type !== "webhook.test");
+      expect(warnings).toHaveLength(1);
+      const [event] = warnings;
+      expect(event).toMatchObject({
+        type: "connection.quota_warning",
+        appId: app.id,
+        data: { quota: "messagesPerDay", day: new Date(hour).toISOString().slice(0, 10), limit },
+      });
+      expect((event!.data as { used: number }).used).toBeGreaterThanOrEqual(limit * 0.8);
+      expect((await owner.usage.notices.query({ appId: app.id })).length).toBe(1);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
 describe("dead letters and replay (pglite, a two-retry schedule)", () => {
   const cp = useControlPlane("pglite", { ...LOCAL, WEBHOOK_RETRY_SCHEDULE_MS: "20,20" });
 
