@@ -183,7 +183,7 @@ describe("the 80% quota notice as a webhook event", () => {
     const { app } = await owner.apps.create.mutate({ name: "Quota" });
     const receiver = await startWebhookReceiver();
     try {
-      await owner.webhooks.create.mutate({
+      const { endpoint } = await owner.webhooks.create.mutate({
         appId: app.id,
         url: receiver.url,
         events: ["connection.quota_warning"],
