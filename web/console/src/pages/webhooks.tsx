@@ -107,7 +107,7 @@ export function WebhooksTab({ app }: { app: App }) {
                       )}
                     </td>
                     <td className="small">
-                      {e.enabled ? "enabled" : "disabled"}
+                      <span className="badge">{e.enabled ? "enabled" : "disabled"}</span>
                       {e.disabledReason && <span className="muted"> · {e.disabledReason}</span>}
                       {e.failingSince && (
                         <span className="muted"> · failing since {formatDate(e.failingSince)}</span>
@@ -300,7 +300,9 @@ function DeliveryLog({ app }: { app: App }) {
                     {d.lastStatusCode ?? "—"}
                     {d.lastLatencyMs !== null && <span className="muted"> · {d.lastLatencyMs} ms</span>}
                     {d.lastError && <div className="muted">{d.lastError}</div>}
-                    {d.lastResponse && <div className="preview muted">{d.lastResponse.slice(0, 120)}</div>}
+                    {d.lastResponse && d.lastResponse !== d.lastError && (
+                      <div className="preview muted">{d.lastResponse.slice(0, 120)}</div>
+                    )}
                   </td>
                   <td>
                     <button type="button" className="secondary small" onClick={() => replay.mutate(d)}>
