@@ -104,6 +104,7 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
     connections: node.connections,
     presence: node.presence,
     history: node.history,
+    occupancy: node.occupancy,
     limiters,
     logger: logger.child({ part: "rest-publish-api" }),
     metrics,

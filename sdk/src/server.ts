@@ -159,6 +159,22 @@ export interface ServerClient {
     room: string,
     page?: { since?: number; limit?: number; direction?: HistoryDirection },
   ): Promise<HistoryPage>;
+  /**
+   * One page of the app's occupied rooms (at least one subscriber on any node), ordered by
+   * name, with subscribers and presence members (docs/rooms.md). Pass `nextCursor` as
+   * `cursor` for the next page, with the same `prefix`.
+   *
+   * @example
+   * const { rooms, nextCursor } = await relaybase.rooms({ prefix: "doc:", limit: 100 });
+   */
+  rooms(page?: { prefix?: string; limit?: number; cursor?: string }): Promise<ServerRoomList>;
+  /**
+   * One room now, occupied or not: subscribers, presence members, last offset and epoch.
+   *
+   * @example
+   * const { subscribers, members, offset } = await relaybase.room("doc:42");
+   */
+  room(room: string): Promise<ServerRoomInfo>;
   /** Sends `user.message` to every connection of one user (token `sub`); not stored. */
   publishToUser(
     userId: string,
@@ -171,6 +187,26 @@ export interface ServerClient {
 export interface ServerPresencePage extends PresencePage {
   /** Members in the room now (distinct users). */
   count: number;
+}
+
+export interface ServerRoomCount {
+  room: string;
+  /** Connections subscribed to the room on every live node. */
+  subscribers: number;
+  /** Presence members (distinct users); 0 when none. */
+  members: number;
+}
+
+export interface ServerRoomList {
+  rooms: ServerRoomCount[];
+  /** Absent on the last page. */
+  nextCursor?: string;
+}
+
+export interface ServerRoomInfo extends ServerRoomCount {
+  /** The room's last offset (0: nothing published in this epoch). */
+  offset: number;
+  epoch: string;
 }
 
 /**
@@ -268,6 +304,21 @@ export function createServerClient(options: ServerClientOptions): ServerClient {
         "GET",
         `${restUrl}/v1/apps/${app}/rooms/${encodeURIComponent(room)}/history${qs}`,
       );
+    },
+    async rooms(page = {}) {
+      if (page.prefix !== undefined && page.prefix !== "" && !isValidRoomName(page.prefix)) {
+        throw new RelaybaseError("INVALID_ROOM_NAME", "A room prefix follows the room name rules.");
+      }
+      const query = new URLSearchParams();
+      if (page.prefix) query.set("prefix", page.prefix);
+      if (page.limit !== undefined) query.set("limit", String(page.limit));
+      if (page.cursor !== undefined) query.set("cursor", page.cursor);
+      const qs = query.toString() ? `?${query}` : "";
+      return send<ServerRoomList>("GET", `${restUrl}/v1/apps/${app}/rooms${qs}`);
+    },
+    async room(room) {
+      if (!isValidRoomName(room)) throw new RelaybaseError("INVALID_ROOM_NAME");
+      return send<ServerRoomInfo>("GET", `${restUrl}/v1/apps/${app}/rooms/${encodeURIComponent(room)}`);
     },
     async publishToUser(userId, message) {
       if (!isValidUserId(userId)) throw new RelaybaseError("INVALID_USER_ID");

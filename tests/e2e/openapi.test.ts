@@ -115,6 +115,8 @@ async function call(
 beforeAll(async () => {
   stripe = await startStripeStandIn();
   p = await startTestPlatform({
+    // Every test signs up its own developers, more than the default 20 an hour from one address.
+    SIGNUPS_PER_HOUR: "100",
     OPERATOR_TOKEN,
     STRIPE_SECRET_KEY: stripe.secretKey,
     STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
@@ -160,6 +162,8 @@ describe("the OpenAPI documents", () => {
         "/readyz",
         "/v1/apps/{appId}/batch",
         "/v1/apps/{appId}/publish",
+        "/v1/apps/{appId}/rooms",
+        "/v1/apps/{appId}/rooms/{room}",
         "/v1/apps/{appId}/rooms/{room}/history",
         "/v1/apps/{appId}/rooms/{room}/presence",
         "/v1/apps/{appId}/stats",
@@ -352,6 +356,53 @@ describe("REST publish API answers as documented", () => {
     expect((await presence("app_doesnotexist1234", dev.secret)).status).toBe(404);
   });
 
+  it("rooms: the occupied rooms, one room, and their errors", async () => {
+    const dev = await p.developer();
+    const other = await p.developer();
+    const client = p.client({ key: dev.publishableKey });
+    await client.room("public:a").subscribe();
+    await client.room("public:b").subscribe();
+    const list = (appId: string, auth: string, query = "") =>
+      call("rest", "GET", "/v1/apps/{appId}/rooms", { path: `/v1/apps/${appId}/rooms${query}`, auth });
+    const first = await list(dev.appId, dev.secret, "?limit=1&prefix=public:");
+    expect(first).toMatchObject({
+      status: 200,
+      body: { rooms: [{ room: "public:a", subscribers: 1, members: 0 }] },
+    });
+    expect(
+      (await list(dev.appId, dev.secret, `?limit=1&prefix=public:&cursor=${first.body.nextCursor}`)).body,
+    ).toEqual({ rooms: [{ room: "public:b", subscribers: 1, members: 0 }] });
+    expect((await list(dev.appId, dev.secret, "?prefix=no%20spaces")).body).toMatchObject({
+      error: { code: "INVALID_ROOM_NAME" },
+    });
+    expect((await list(dev.appId, dev.secret, "?limit=0")).status).toBe(400);
+    expect((await list(dev.appId, dev.secret, "?cursor=nope")).status).toBe(400);
+    expect((await list(dev.appId, "")).status).toBe(401);
+    expect((await list(dev.appId, other.secret)).status).toBe(403);
+    expect((await list("app_doesnotexist1234", dev.secret)).status).toBe(404);
+    // Another app's key lists its own (empty) app, nothing of this one.
+    expect((await list(other.appId, other.secret)).body).toEqual({ rooms: [] });
+
+    const info = (appId: string, auth: string, room = "public:a") =>
+      call("rest", "GET", "/v1/apps/{appId}/rooms/{room}", { path: `/v1/apps/${appId}/rooms/${room}`, auth });
+    expect(await info(dev.appId, dev.secret)).toMatchObject({
+      status: 200,
+      body: { room: "public:a", subscribers: 1, members: 0, offset: 0 },
+    });
+    expect(await info(dev.appId, dev.secret, "public:empty")).toMatchObject({
+      status: 200,
+      body: { room: "public:empty", subscribers: 0, members: 0, offset: 0 },
+    });
+    expect((await info(dev.appId, dev.secret, "no%20spaces")).body).toMatchObject({
+      error: { code: "INVALID_ROOM_NAME" },
+    });
+    expect((await info(dev.appId, "")).status).toBe(401);
+    expect((await info(dev.appId, other.secret)).status).toBe(403);
+    expect((await info("app_doesnotexist1234", dev.secret)).status).toBe(404);
+    expect((await info("a".repeat(65), dev.secret)).status).toBe(400);
+    expect((await list("a".repeat(65), dev.secret)).status).toBe(400);
+  });
+
   it("history: a page of messages and its errors", async () => {
     const dev = await p.developer();
     const other = await p.developer();
@@ -460,6 +511,13 @@ describe("REST publish API answers as documented", () => {
       auth: dev.secret,
     });
     expect(presence.status).toBe(503);
+    expect(presence.status).toBe(503);
+    for (const [route, path] of [
+      ["/v1/apps/{appId}/rooms", `/v1/apps/${dev.appId}/rooms`],
+      ["/v1/apps/{appId}/rooms/{room}", `/v1/apps/${dev.appId}/rooms/public:doc`],
+    ] as const) {
+      expect((await call("rest", "GET", route, { base, path, auth: dev.secret })).status).toBe(503);
+    }
     const history = await call("rest", "GET", "/v1/apps/{appId}/rooms/{room}/history", {
       base,
       path: `/v1/apps/${dev.appId}/rooms/public:doc/history`,

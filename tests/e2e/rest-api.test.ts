@@ -115,6 +115,8 @@ describe("REST publish API", () => {
     expect(Object.keys(doc.paths)).toEqual([
       "/v1/apps/{appId}/publish",
       "/v1/apps/{appId}/batch",
+      "/v1/apps/{appId}/rooms",
+      "/v1/apps/{appId}/rooms/{room}",
       "/v1/apps/{appId}/rooms/{room}/presence",
       "/v1/apps/{appId}/rooms/{room}/history",
       "/v1/apps/{appId}/users/{userId}/publish",

@@ -21,6 +21,7 @@ export { RedisPresence, type RedisPresenceOptions } from "./redis-presence.js";
 export { RedisRoomHistory, type RedisRoomHistoryOptions } from "./redis-room-history.js";
 export { RedisTenantDirectory, type RedisTenantDirectoryOptions } from "./redis-tenant-directory.js";
 export { RedisUsage, type RedisUsageOptions, type UsageClaim } from "./redis-usage.js";
+export { RedisRoomOccupancy, type RedisRoomOccupancyOptions } from "./room-occupancy.js";
 export { StreamEmitterFanout, type StreamEmitterOptions } from "./stream-emitter.js";
 export {
   RedisWebhookConsumer,

@@ -13,6 +13,7 @@ export * from "./plans.js";
 export * from "./presence.js";
 export * from "./process-guards.js";
 export * from "./publisher.js";
+export * from "./room-occupancy.js";
 export * from "./rooms.js";
 export * from "./shutdown.js";
 export * from "./tenant-directory.js";

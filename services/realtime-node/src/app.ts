@@ -20,12 +20,15 @@ import {
   type Logger,
   MemoryConnectionCounter,
   MemoryRoomHistory,
+  MemoryRoomOccupancy,
   memoryLimiters,
   type PresenceReader,
   type PresenceStore,
   Publisher,
   type Registry,
   type RoomHistory,
+  type RoomOccupancy,
+  type RoomOccupancyReader,
   type TenantDirectory,
   type UsageMeter,
   userRoomKey,
@@ -45,6 +48,7 @@ import {
   registerPresenceHandlers,
 } from "./presence-handlers.js";
 import { leaveRoomsNoLongerAllowed, registerRoomHandlers } from "./room-handlers.js";
+import { countRoomOccupancy } from "./room-occupancy.js";
 import { connectError, toWireError } from "./socket-errors.js";
 import { TokenExpiry } from "./token-expiry.js";
 import type { RealtimeServer } from "./types.js";
@@ -77,6 +81,8 @@ export interface RealtimeNodeDeps {
   metrics?: Registry;
   /** Presence members of every node (docs/presence.md); in memory by default, `RedisPresence` in a cluster. */
   presence?: PresenceStore;
+  /** Subscribers per room of every node (docs/rest-api.md); in memory by default, `RedisRoomOccupancy` in a cluster. Closed with the node. */
+  occupancy?: RoomOccupancy;
   /** Where webhook events go (docs/webhooks.md): a Redis stream in a cluster, the outbox embedded. Unset: none. */
   webhooks?: WebhookEmitter;
 }
@@ -96,6 +102,8 @@ export interface RealtimeNode {
   presence: PresenceReader;
   /** Room history, for an in-process REST API (embedded mode). */
   history: RoomHistory;
+  /** Subscribers per room, for an in-process REST API (embedded mode). */
+  occupancy: RoomOccupancyReader;
   listen(port: number, host: string): Promise<AddressInfo>;
   /** Drains: readiness fails, new connections are refused, clients told to reconnect. */
   close(): Promise<void>;
@@ -169,6 +177,8 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
   });
   const publisher = new Publisher(history, new SocketIoFanout(io, logger), metrics.observer(deps.usage));
   const adminServerId = mountAdminUi(io, config);
+  const occupancy = deps.occupancy ?? new MemoryRoomOccupancy();
+  countRoomOccupancy(io, occupancy);
   const webhooks = new NodeWebhooks(directory, deps.webhooks, logger);
   const presence = createNodePresence(io, {
     store: deps.presence,
@@ -266,6 +276,7 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
     adminServerId,
     presence,
     history,
+    occupancy,
     listen: (port, host) =>
       new Promise((resolve, reject) => {
         httpServer.once("error", reject);
@@ -280,6 +291,7 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
       expiry.clearAll();
       await io.close();
       await presence.close();
+      await occupancy.close();
       await connections.close();
     },
   };

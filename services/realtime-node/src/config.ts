@@ -84,6 +84,15 @@ export const realtimeNodeConfigSchema = z.object({
         "dies, another node removes its members and announces their leave within this time plus a fifth of it " +
         "(6 s by default; docs/presence.md).",
     ),
+  ROOM_LEASE_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(5_000)
+    .describe(
+      "Room occupancy in a cluster (`GET /v1/apps/:appId/rooms`): each node's subscriber counts live this long past " +
+        "its last renewal (every fifth of it), so the rooms of a node that dies leave the counts within this time.",
+    ),
   TRUST_PROXY: z.coerce
     .number()
     .int()

@@ -3,6 +3,7 @@ import {
   openClusterServices,
   RedisPresence,
   RedisRoomHistory,
+  RedisRoomOccupancy,
   RedisWebhookStream,
   redisLimiters,
 } from "@relaybase/redis-kit";
@@ -50,6 +51,8 @@ const node = createRealtimeNode({
   connections: new ConnectionLeases(redis, { leaseMs: config.CONNECTION_LEASE_MS }),
   // Members under this node's lease: a dead node's leave is announced by a survivor (docs/presence.md).
   presence: new RedisPresence(redis, { leaseMs: config.PRESENCE_LEASE_MS, logger }),
+  // Subscribers per room under this node's lease: a dead node's rooms stop counting with it.
+  occupancy: new RedisRoomOccupancy(redis, { leaseMs: config.ROOM_LEASE_MS, logger }),
   // One stream: with several, the adapter can route a namespace to a stream no node reads.
   adapter: createAdapter(adapterRedis, { streamCount: 1, maxLen: config.ADAPTER_MAX_LEN }),
   // Ready: both Redis connections (state, and the adapter stream) answer; draining is app.ts's.

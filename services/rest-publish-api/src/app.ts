@@ -6,11 +6,13 @@ import {
   type Logger,
   MemoryPresenceStore,
   MemoryRoomHistory,
+  MemoryRoomOccupancy,
   memoryLimiters,
   type PresenceReader,
   type Publisher,
   type Registry,
   type RoomHistory,
+  type RoomOccupancyReader,
   registerOpenApi,
   type TenantDirectory,
   toHttpError,
@@ -30,6 +32,7 @@ import {
   authorizedAppId,
   registerPublishRoutes,
 } from "./publish-routes.js";
+import { registerRoomRoutes } from "./room-routes.js";
 import { statsResponse } from "./schemas.js";
 import { registerUserRoutes } from "./user-routes.js";
 
@@ -55,6 +58,8 @@ export interface RestPublishApiDeps {
   presence?: PresenceReader;
   /** Room history for `GET …/rooms/:room/history`: the publisher's (Redis in a cluster, the node's when embedded). */
   history?: RoomHistory;
+  /** Subscribers per room for `GET …/rooms` and `GET …/rooms/:room`: Redis in a cluster, the node's when embedded. */
+  occupancy?: RoomOccupancyReader;
 }
 
 const metricsByApp = new WeakMap<FastifyInstance, RestApiMetrics>();
@@ -103,14 +108,16 @@ export function createRestPublishApi(deps: RestPublishApiDeps): FastifyInstance 
   // In a plugin registered after the OpenAPI one, so that it sees every route.
   app.register(async (scope) => {
     registerPublishRoutes(scope, { ...deps, limiters });
-    registerPresenceRoutes(scope, {
+    const presence = deps.presence ?? new MemoryPresenceStore();
+    const history = deps.history ?? new MemoryRoomHistory();
+    registerRoomRoutes(scope, {
       directory: deps.directory,
-      presence: deps.presence ?? new MemoryPresenceStore(),
+      occupancy: deps.occupancy ?? new MemoryRoomOccupancy(),
+      presence,
+      history,
     });
-    registerHistoryRoutes(scope, {
-      directory: deps.directory,
-      history: deps.history ?? new MemoryRoomHistory(),
-    });
+    registerPresenceRoutes(scope, { directory: deps.directory, presence });
+    registerHistoryRoutes(scope, { directory: deps.directory, history });
     registerUserRoutes(scope, {
       directory: deps.directory,
       publisher: deps.publisher,

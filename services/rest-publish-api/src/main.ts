@@ -3,6 +3,7 @@ import {
   openClusterServices,
   RedisPresence,
   RedisRoomHistory,
+  RedisRoomOccupancy,
   redisLimiters,
   StreamEmitterFanout,
 } from "@relaybase/redis-kit";
@@ -51,6 +52,8 @@ const app = createRestPublishApi({
   // Reads the members the realtime nodes hold in Redis; holds no lease itself.
   presence: new RedisPresence(redis, { readOnly: true }),
   history,
+  // Reads the subscriber counts the realtime nodes publish under their leases.
+  occupancy: new RedisRoomOccupancy(redis, { readOnly: true }),
   // REST publishes per second per app and the daily quota, shared with every node and instance.
   limiters: redisLimiters(redis),
   logger,
