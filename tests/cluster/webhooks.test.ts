@@ -29,6 +29,8 @@ beforeAll(async () => {
       WEBHOOK_ALLOW_PRIVATE_URLS: "true",
       WEBHOOK_POLL_MS: "50",
       PRESENCE_LEASE_MS: "2000",
+      ROOM_LEASE_MS: "1000",
+      ROOM_WEBHOOK_DEBOUNCE_MS: "500",
     },
   });
   receiver = await startWebhookReceiver();
@@ -41,15 +43,18 @@ afterAll(async () => {
 }, 60_000);
 
 describe("webhooks in a two-node cluster", () => {
-  it("sends member_added from each node and the dead node's member_removed once, signed", async () => {
+  it("sends member and room events from each node, and the dead node's member_removed and room.vacated once, signed", async () => {
     const dev = await signUpDeveloper({ controlPlane: cluster.controlPlane.url, rest: cluster.rest[0]!.url });
     const { secret } = await dev.trpc.webhooks.create.mutate({
       appId: dev.appId,
       url: receiver.url,
-      events: ["presence.member_added", "presence.member_removed"],
+      events: ["presence.member_added", "presence.member_removed", "room.occupied", "room.vacated"],
     });
     const connect = async (userId: string, url: string) => {
-      const { token } = await dev.server.createToken({ userId, capabilities: { "team:*": ["presence"] } });
+      const { token } = await dev.server.createToken({
+        userId,
+        capabilities: { "team:*": ["presence", "subscribe"] },
+      });
       const client = createClient({
         url,
         key: dev.publishableKey,
@@ -75,6 +80,8 @@ describe("webhooks in a two-node cluster", () => {
     const bob = await connect("bob", cluster.nodes[1]!.url);
     await ann.room("team:1").presence.enter({ on: 1 });
     await bob.room("team:1").presence.enter({ on: 2 });
+    await ann.room("team:live-ann").subscribe();
+    await bob.room("team:live-bob").subscribe();
 
     const events = async (): Promise<WebhookEvent[]> => {
       const out: WebhookEvent[] = [];
@@ -89,22 +96,42 @@ describe("webhooks in a two-node cluster", () => {
     const seen = async () =>
       (await events())
         .filter((e) => !(e.data as { room: string }).room.startsWith("team:probe"))
-        .map((e) => `${e.type} ${(e.data as { userId: string }).userId}`)
+        .map(
+          (e) =>
+            `${e.type} ${(e.data as { userId?: string; room: string }).userId ?? (e.data as { room: string }).room}`,
+        )
         .sort();
-    await expect.poll(seen).toEqual(["presence.member_added ann", "presence.member_added bob"]);
+    await expect
+      .poll(seen)
+      .toEqual([
+        "presence.member_added ann",
+        "presence.member_added bob",
+        "room.occupied team:live-ann",
+        "room.occupied team:live-bob",
+      ]);
 
     await cluster.nodes[0]!.stop("SIGKILL");
     await expect
       .poll(seen, { timeout: 30_000 })
-      .toEqual(["presence.member_added ann", "presence.member_added bob", "presence.member_removed ann"]);
+      .toEqual([
+        "presence.member_added ann",
+        "presence.member_added bob",
+        "presence.member_removed ann",
+        "room.occupied team:live-ann",
+        "room.occupied team:live-bob",
+        "room.vacated team:live-ann",
+      ]);
     // A marker from the survivor after the sweep: a second removal (or Bob's) would come before it.
     await bob.room("team:2").presence.enter({});
-    await expect.poll(async () => (await seen()).length).toBe(4);
+    await expect.poll(async () => (await seen()).length).toBe(7);
     expect(await seen()).toEqual([
       "presence.member_added ann",
       "presence.member_added bob",
       "presence.member_added bob",
       "presence.member_removed ann",
+      "room.occupied team:live-ann",
+      "room.occupied team:live-bob",
+      "room.vacated team:live-ann",
     ]);
   }, 90_000);
 });

@@ -12,6 +12,7 @@ let receiver: WebhookReceiver;
 beforeAll(async () => {
   // The receiver is on loopback over http: the operator switches self-hosters and tests use.
   p = await startTestPlatform({
+    ROOM_WEBHOOK_DEBOUNCE_MS: "300",
     WEBHOOK_ALLOW_HTTP: "true",
     WEBHOOK_ALLOW_PRIVATE_URLS: "true",
     WEBHOOK_POLL_MS: "50",
@@ -45,7 +46,8 @@ describe("webhook events from the realtime node (embedded)", () => {
 
     const events = async (): Promise<WebhookEvent[]> => {
       const out: WebhookEvent[] = [];
-      for (const r of receiver.received) {
+      // The receiver is shared by the tests: only this app's requests carry this secret.
+      for (const r of receiver.received.filter((x) => x.body.includes(dev.appId))) {
         const body = await verifyWebhook(
           { headers: r.headers as Record<string, string>, body: r.body },
           secret,
@@ -80,5 +82,49 @@ describe("webhook events from the realtime node (embedded)", () => {
       userId: "ann",
     });
     expect(new Set(got.map((e) => e.id)).size).toBe(got.length);
+  });
+
+  it("room.occupied when the first subscriber comes, room.vacated when the last leaves; a quick rejoin sends neither", async () => {
+    const dev = await p.developer();
+    const { secret } = await dev.trpc.webhooks.create.mutate({
+      appId: dev.appId,
+      url: receiver.url,
+      events: ["room.occupied", "room.vacated"],
+    });
+    const token = async (userId: string) =>
+      (await dev.server.createToken({ userId, capabilities: { "lobby:*": ["subscribe"] } })).token;
+    const ann = p.client({ key: dev.publishableKey, getToken: () => token("ann") });
+    const ben = p.client({ key: dev.publishableKey, getToken: () => token("ben") });
+    const seen = async () => {
+      const out: string[] = [];
+      // The receiver is shared by the tests: only this app's requests carry this secret.
+      for (const r of receiver.received.filter((x) => x.body.includes(dev.appId))) {
+        const body = await verifyWebhook(
+          { headers: r.headers as Record<string, string>, body: r.body },
+          secret,
+        );
+        for (const e of body.events)
+          if (e.appId === dev.appId) out.push(`${e.type} ${(e.data as { room: string }).room}`);
+      }
+      return out;
+    };
+    await ann.room("lobby:1").subscribe();
+    await ben.room("lobby:1").subscribe();
+    await expect.poll(seen).toEqual(["room.occupied lobby:1"]);
+    const occupied = receiver.received.flatMap((r) => r.events).find((e) => e.appId === dev.appId);
+    expect(occupied?.data).toEqual({ room: "lobby:1", subscribers: 2 });
+
+    // Both leave and one comes back within the debounce (a reconnect): nothing is sent.
+    await ann.room("lobby:1").unsubscribe();
+    await ben.room("lobby:1").unsubscribe();
+    await ann.room("lobby:1").subscribe();
+    // A marker room: judged after lobby:1 would be, so anything lobby:1 caused comes first.
+    await ben.room("lobby:2").subscribe();
+    await expect.poll(seen).toEqual(["room.occupied lobby:1", "room.occupied lobby:2"]);
+
+    await ann.room("lobby:1").unsubscribe();
+    await expect
+      .poll(seen)
+      .toEqual(["room.occupied lobby:1", "room.occupied lobby:2", "room.vacated lobby:1"]);
   });
 });

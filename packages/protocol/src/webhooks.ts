@@ -4,6 +4,8 @@
  * (one or more, in the order they happened), signed by the Standard Webhooks scheme.
  */
 export const WEBHOOK_EVENT_TYPES = [
+  "room.occupied",
+  "room.vacated",
   "presence.member_added",
   "presence.member_removed",
   "client.published",
@@ -20,6 +22,10 @@ export function isWebhookEventType(value: unknown): value is WebhookEventType {
 }
 
 export interface WebhookPayloads {
+  /** The room's first subscriber on any node (after the debounce: a quick reconnect sends nothing). */
+  "room.occupied": { room: string; subscribers: number };
+  /** The room's last subscriber on any node left, or its node died (after the debounce). */
+  "room.vacated": { room: string };
   "presence.member_added": { room: string; userId: string; connectionId: string; data: unknown };
   "presence.member_removed": { room: string; userId: string; connectionId: string };
   "client.published": {

@@ -14,6 +14,7 @@ export * from "./presence.js";
 export * from "./process-guards.js";
 export * from "./publisher.js";
 export * from "./room-occupancy.js";
+export * from "./room-states.js";
 export * from "./rooms.js";
 export * from "./shutdown.js";
 export * from "./tenant-directory.js";

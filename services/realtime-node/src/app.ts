@@ -21,6 +21,7 @@ import {
   MemoryConnectionCounter,
   MemoryRoomHistory,
   MemoryRoomOccupancy,
+  MemoryRoomStates,
   memoryLimiters,
   type PresenceReader,
   type PresenceStore,
@@ -29,6 +30,7 @@ import {
   type RoomHistory,
   type RoomOccupancy,
   type RoomOccupancyReader,
+  type RoomStates,
   type TenantDirectory,
   type UsageMeter,
   userRoomKey,
@@ -49,6 +51,7 @@ import {
 } from "./presence-handlers.js";
 import { leaveRoomsNoLongerAllowed, registerRoomHandlers } from "./room-handlers.js";
 import { countRoomOccupancy } from "./room-occupancy.js";
+import { RoomWebhooks } from "./room-webhooks.js";
 import { connectError, toWireError } from "./socket-errors.js";
 import { TokenExpiry } from "./token-expiry.js";
 import type { RealtimeServer } from "./types.js";
@@ -59,7 +62,16 @@ export interface RealtimeNodeDeps {
     RealtimeNodeConfig,
     "TOKEN_ISSUER" | "RECOVERY_MAX_DISCONNECTION_MS" | "MAX_PACKET_BYTES" | "SHUTDOWN_DEADLINE_MS"
   > &
-    Partial<Pick<RealtimeNodeConfig, "TRUST_PROXY" | "METRICS_APP_LABELS" | "PRESENCE_GRACE_MS">> &
+    Partial<
+      Pick<
+        RealtimeNodeConfig,
+        | "TRUST_PROXY"
+        | "METRICS_APP_LABELS"
+        | "PRESENCE_GRACE_MS"
+        | "ROOM_LEASE_MS"
+        | "ROOM_WEBHOOK_DEBOUNCE_MS"
+      >
+    > &
     Partial<AdminUiConfig>;
   directory: TenantDirectory;
   /** Token verification keys (jose): a local JWKS in-process, a remote one when alone. */
@@ -85,6 +97,8 @@ export interface RealtimeNodeDeps {
   occupancy?: RoomOccupancy;
   /** Where webhook events go (docs/webhooks.md): a Redis stream in a cluster, the outbox embedded. Unset: none. */
   webhooks?: WebhookEmitter;
+  /** What room webhooks last announced (docs/webhooks.md#room-events); in memory by default, `RedisRoomStates` in a cluster. */
+  roomStates?: RoomStates;
 }
 
 export interface RealtimeNode {
@@ -179,6 +193,17 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
   const adminServerId = mountAdminUi(io, config);
   const occupancy = deps.occupancy ?? new MemoryRoomOccupancy();
   countRoomOccupancy(io, occupancy);
+  const roomWebhooks = deps.webhooks
+    ? new RoomWebhooks(io, {
+        occupancy,
+        states: deps.roomStates ?? new MemoryRoomStates(),
+        directory,
+        emitter: deps.webhooks,
+        debounceMs: config.ROOM_WEBHOOK_DEBOUNCE_MS ?? 3_000,
+        sweepMs: config.ROOM_LEASE_MS ?? 5_000,
+        logger,
+      })
+    : undefined;
   const webhooks = new NodeWebhooks(directory, deps.webhooks, logger);
   const presence = createNodePresence(io, {
     store: deps.presence,
@@ -291,6 +316,7 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
       expiry.clearAll();
       await io.close();
       await presence.close();
+      roomWebhooks?.close();
       await occupancy.close();
       await connections.close();
     },

@@ -4,6 +4,7 @@ import {
   RedisPresence,
   RedisRoomHistory,
   RedisRoomOccupancy,
+  RedisRoomStates,
   RedisWebhookStream,
   redisLimiters,
 } from "@relaybase/redis-kit";
@@ -64,6 +65,7 @@ const node = createRealtimeNode({
   logger,
   metrics: processRegistry(),
   webhooks,
+  roomStates: new RedisRoomStates(redis),
 });
 await observeAdapterLag(node.io, redis, node.metrics.registry, { maxLen: config.ADAPTER_MAX_LEN, logger });
 const metricsServer =

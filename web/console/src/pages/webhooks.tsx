@@ -9,6 +9,8 @@ type Endpoint = Outputs["webhooks"]["list"][number];
 type Delivery = Outputs["webhooks"]["deliveries"]["deliveries"][number];
 
 const EVENTS = [
+  { id: "room.occupied", label: "room.occupied" },
+  { id: "room.vacated", label: "room.vacated" },
   { id: "presence.member_added", label: "presence.member_added" },
   { id: "presence.member_removed", label: "presence.member_removed" },
   { id: "client.published", label: "client.published (rooms below)" },
