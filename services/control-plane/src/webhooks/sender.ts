@@ -1,5 +1,6 @@
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
+import { isIP } from "node:net";
 import { RelaybaseError } from "@relaybase/protocol";
 import { parseWebhookUrl, resolveWebhookTarget, type UrlPolicy } from "./url-safety.js";
 
@@ -64,7 +65,7 @@ export async function sendWebhook(
       port: url.port || (url.protocol === "https:" ? 443 : 80),
       path: `${url.pathname}${url.search}`,
       // TLS: SNI and the certificate check are for the name, the socket for the checked address.
-      servername: target.address === url.hostname ? undefined : url.hostname,
+      servername: isIP(url.hostname.replace(/^\[(.*)\]$/, "$1")) ? undefined : url.hostname,
       headers: {
         ...headers,
         host: url.host,
