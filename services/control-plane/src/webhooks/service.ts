@@ -61,6 +61,3 @@ export class Webhooks {
     return this.dispatcher?.close() ?? Promise.resolve();
   }
 }
-
-/** A new event id (`evt_…`); sources make it once, so a re-sent event is recognised. */
-export { newWebhookEventId } from "@relaybase/server-kit";
