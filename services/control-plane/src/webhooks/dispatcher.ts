@@ -221,7 +221,7 @@ export class WebhookDispatcher {
           })
           .where(and(inArray(webhookDeliveries.id, group), eq(webhookDeliveries.status, "pending")));
       }
-      const reason = `Every request failed for ${Math.round(config.WEBHOOK_DISABLE_AFTER_MS / 3_600_000)} h (last: ${result.error}).`;
+      const reason = `Every request failed for ${duration(config.WEBHOOK_DISABLE_AFTER_MS)} (last: ${result.error}).`;
       const [after] = await rows<{ enabled: boolean; disabled_reason: string | null }>(
         tx as unknown as Database,
         sql`UPDATE webhook_endpoints SET
@@ -283,4 +283,11 @@ export class WebhookDispatcher {
       sql`DELETE FROM webhook_attempts WHERE at < now() - ${ms} * interval '1 millisecond'`,
     );
   }
+}
+
+/** 86 400 000 → "24 h", 90 000 → "1.5 min", 1 000 → "1 s". */
+function duration(ms: number): string {
+  if (ms >= 3_600_000) return `${Math.round((ms / 3_600_000) * 10) / 10} h`;
+  if (ms >= 60_000) return `${Math.round((ms / 60_000) * 10) / 10} min`;
+  return `${Math.round(ms / 100) / 10} s`;
 }

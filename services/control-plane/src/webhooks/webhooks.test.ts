@@ -258,6 +258,51 @@ describe("dead letters and replay (pglite, a two-retry schedule)", () => {
   });
 });
 
+describe("an endpoint failing for WEBHOOK_DISABLE_AFTER_MS (shortened to 1 s)", () => {
+  const cp = useControlPlane("pglite", {
+    ...LOCAL,
+    WEBHOOK_RETRY_SCHEDULE_MS: "200,200,200,200,200,200,200,200,200,200",
+    WEBHOOK_DISABLE_AFTER_MS: "1000",
+  });
+
+  it("is disabled with a notice; its events wait, and enabling it delivers them", async () => {
+    const owner = await signedIn(cp.server.url);
+    const { app } = await owner.apps.create.mutate({ name: "Failing" });
+    const down = await startWebhookReceiver();
+    try {
+      down.respond = () => 500;
+      const { endpoint } = await owner.webhooks.create.mutate({
+        appId: app.id,
+        url: down.url,
+        events: ["presence.member_added"],
+      });
+      expect((await cp.server.directory.byId(app.id))?.webhooks?.events).toEqual(["presence.member_added"]);
+      const { eventId } = await owner.webhooks.testSend.mutate({ appId: app.id, endpointId: endpoint.id });
+      await expect
+        .poll(async () => (await owner.webhooks.list.query({ appId: app.id }))[0]?.enabled, {
+          timeout: 20_000,
+        })
+        .toBe(false);
+      const [disabled] = await owner.webhooks.list.query({ appId: app.id });
+      expect(disabled!.disabledReason).toMatch(/^Every request failed for 1 s \(last: answered 500\)/);
+      const notices = await owner.usage.notices.query({ appId: app.id });
+      expect(notices.map((n) => n.kind)).toEqual([`webhook_endpoint_disabled:${endpoint.id}`]);
+      // Nodes stop sending what only this endpoint wanted.
+      await expect.poll(async () => (await cp.server.directory.byId(app.id))?.webhooks).toBeUndefined();
+      const [pending] = (await owner.webhooks.deliveries.query({ appId: app.id })).deliveries;
+      expect(pending).toMatchObject({ eventId, status: "pending" });
+
+      down.respond = () => 200;
+      await owner.webhooks.update.mutate({ appId: app.id, endpointId: endpoint.id, enabled: true });
+      await expect.poll(() => down.acceptedEventIds()).toEqual([eventId]);
+      const [again] = await owner.webhooks.list.query({ appId: app.id });
+      expect(again).toMatchObject({ enabled: true, disabledReason: null, failingSince: null });
+    } finally {
+      await down.close();
+    }
+  });
+});
+
 /** Names that resolve as a test says: one public answer at first, then a private one (DNS rebinding). */
 function rebindingLookup(): { lookup: HostLookup; answers: Map<string, string[]> } {
   const answers = new Map<string, string[]>([
