@@ -214,6 +214,16 @@ const LIMIT_DOCS: Record<keyof PlanLimits, { meaning: string; enforced: string; 
       "`presence.enter`/`presence.update` of a user not yet in the room (atomic in Redis; docs/presence.md)",
     refusal: "presence ack `PRESENCE_ROOM_FULL` (403, `never`)",
   },
+  webhookEndpoints: {
+    meaning: "Webhook endpoints of one app (docs/webhooks.md)",
+    enforced: "tRPC `webhooks.create`",
+    refusal: "tRPC error `BAD_REQUEST` (400, `never`) naming the limit",
+  },
+  webhookDeliveriesPerSecond: {
+    meaning: "Webhook requests sent per second for one app (a batch of events counts once), per dispatcher",
+    enforced: "the webhook dispatcher, before each request; never refuses",
+    refusal: "nothing is dropped: due events wait for the next second (and travel in larger batches)",
+  },
 };
 
 function formatLimit(limit: keyof PlanLimits, value: number): string {

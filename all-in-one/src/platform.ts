@@ -6,6 +6,7 @@ import {
 import { createRealtimeNode, loadRealtimeNodeConfig, type RealtimeNode } from "@relaybase/realtime-node";
 import { createRestPublishApi, loadRestPublishApiConfig } from "@relaybase/rest-publish-api";
 import {
+  BufferedWebhookEmitter,
   createLogger,
   KeyUse,
   MemoryConnectionCounter,
@@ -89,6 +90,11 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
     flushMs: nodeConfig.USAGE_FLUSH_MS,
     onError: (err) => logger.warn({ err }, "usage flush failed (kept for the next one)"),
   });
+  // Webhook events go straight into the control plane's outbox (PGlite), kept until committed.
+  const webhooks = new BufferedWebhookEmitter({
+    sink: (events) => controlPlane.webhooks.ingest(events),
+    logger,
+  });
   const node = createRealtimeNode({
     config: nodeConfig,
     directory,
@@ -99,6 +105,7 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
     limiters,
     metrics,
     keyUse,
+    webhooks,
   });
   rooms = { occupancy: node.occupancy, history: node.history };
   const rest = createRestPublishApi({
@@ -123,6 +130,7 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
     await metricsServer?.close();
     await usage.close().catch(() => {});
     await keyUse.close();
+    await webhooks.close().catch(() => {});
     await controlPlane.close();
   };
   // After a failed start: each part on its own, so one that never listened cannot keep the rest open.
@@ -132,6 +140,7 @@ export async function startPlatform(env: Env = process.env): Promise<Platform> {
       () => rest.close(),
       async () => metricsServer?.close(),
       () => usage.close(),
+      () => webhooks.close(),
       () => controlPlane.close(),
     ]) {
       await part().catch(() => {});

@@ -385,3 +385,13 @@ function trimSlash(url: string): string {
     throw new RelaybaseError("BAD_REQUEST", "A base URL is required.");
   return url.replace(/\/+$/, "");
 }
+
+export {
+  verifyWebhook,
+  type WebhookBody,
+  type WebhookEvent,
+  type WebhookEventType,
+  type WebhookPayloads,
+  type WebhookRequest,
+  WebhookVerificationError,
+} from "./webhooks.js";

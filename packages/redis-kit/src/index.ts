@@ -24,4 +24,11 @@ export { RedisRoomHistory, type RedisRoomHistoryOptions } from "./redis-room-his
 export { RedisTenantDirectory, type RedisTenantDirectoryOptions } from "./redis-tenant-directory.js";
 export { RedisUsage, type RedisUsageOptions, type UsageClaim } from "./redis-usage.js";
 export { RedisRoomOccupancy, type RedisRoomOccupancyOptions } from "./room-occupancy.js";
+export { RedisRoomStates } from "./room-states.js";
 export { StreamEmitterFanout, type StreamEmitterOptions } from "./stream-emitter.js";
+export {
+  RedisWebhookConsumer,
+  type RedisWebhookConsumerOptions,
+  RedisWebhookStream,
+  type RedisWebhookStreamOptions,
+} from "./webhook-stream.js";

@@ -28,6 +28,10 @@ export interface PlanLimits {
   historyTtlSeconds: number;
   /** Presence members (distinct user ids) one room may hold, across the cluster. */
   presenceMembersPerRoom: number;
+  /** Webhook endpoints one app may have (docs/webhooks.md). */
+  webhookEndpoints: number;
+  /** Webhook requests the dispatcher sends per second for one app (a batch counts once). */
+  webhookDeliveriesPerSecond: number;
 }
 
 export const PLANS: Record<PlanId, PlanLimits> = {
@@ -42,6 +46,8 @@ export const PLANS: Record<PlanId, PlanLimits> = {
     historySize: 100,
     historyTtlSeconds: 300,
     presenceMembersPerRoom: 100,
+    webhookEndpoints: 2,
+    webhookDeliveriesPerSecond: 10,
   },
   pro: {
     maxConnections: 10_000,
@@ -54,6 +60,8 @@ export const PLANS: Record<PlanId, PlanLimits> = {
     historySize: 1_000,
     historyTtlSeconds: 3_600,
     presenceMembersPerRoom: 1_000,
+    webhookEndpoints: 10,
+    webhookDeliveriesPerSecond: 100,
   },
   scale: {
     maxConnections: 100_000,
@@ -66,6 +74,8 @@ export const PLANS: Record<PlanId, PlanLimits> = {
     historySize: 10_000,
     historyTtlSeconds: 86_400,
     presenceMembersPerRoom: 20_000,
+    webhookEndpoints: 50,
+    webhookDeliveriesPerSecond: 1_000,
   },
 };
 

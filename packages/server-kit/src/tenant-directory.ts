@@ -1,4 +1,4 @@
-import type { Capabilities } from "@relaybase/protocol";
+import type { Capabilities, WebhookEventType } from "@relaybase/protocol";
 import { hashesEqual, hashSecret, secretKeyId } from "./keys.js";
 import type { PlanId, PlanLimits } from "./plans.js";
 
@@ -20,6 +20,17 @@ export interface AppRuntime {
   publishableKeys: string[];
   /** Live secret keys: id and SHA-256 of the whole key. */
   secretKeys: { keyId: string; hash: string }[];
+  /**
+   * What the app's enabled webhook endpoints subscribe to, together, so that nodes send only
+   * the events someone will receive (docs/webhooks.md). Absent: none.
+   */
+  webhooks?: AppWebhooks;
+}
+
+export interface AppWebhooks {
+  events: WebhookEventType[];
+  /** Room patterns whose client publishes are sent as `client.published`. */
+  clientRooms: string[];
 }
 
 /** The limits in force for an app: its plan's, with any operator overrides applied. */

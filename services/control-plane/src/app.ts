@@ -15,6 +15,7 @@ import type { SigningKeys } from "./signing-keys.js";
 import { createContextFactory, type Services } from "./trpc/context.js";
 import { type AppRouter, appRouter } from "./trpc/router.js";
 import type { UsageService } from "./usage/service.js";
+import type { Webhooks } from "./webhooks/service.js";
 
 export type { ControlPlaneDeps };
 
@@ -31,6 +32,8 @@ export interface ControlPlane {
   metrics: Registry;
   /** Usage rollups: `record` is the embedded meter's sink; `rollup` runs one round now. */
   usage: Pick<UsageService, "record" | "rollup">;
+  /** Webhook events into the outbox (the embedded node's emitter sink); resolves once committed. */
+  webhooks: Pick<Webhooks, "ingest">;
   /** Writes every app to the tenant directory again (after Redis lost it). */
   reloadDirectory(): Promise<void>;
   /** Stops the HTTP server (if listening), then closes the database. Safe to call twice. */
@@ -59,6 +62,7 @@ export async function createControlPlane(deps: ControlPlaneDeps): Promise<Contro
   }
   const issuer = services.config.PUBLIC_URL;
   services.usage.start();
+  services.webhooks.start();
   deps.logger.info({ driver: database.driver, issuer }, "control plane ready");
   let closing: Promise<void> | undefined;
   return {
@@ -68,6 +72,7 @@ export async function createControlPlane(deps: ControlPlaneDeps): Promise<Contro
     jwks: () => signing.jwks(),
     rotateSigningKey: (options) => signing.rotate(options),
     usage: services.usage,
+    webhooks: services.webhooks,
     reloadDirectory: async () => {
       await services.tenants.loadAll();
     },
@@ -75,6 +80,7 @@ export async function createControlPlane(deps: ControlPlaneDeps): Promise<Contro
       closing ??= (async () => {
         try {
           await app.close();
+          await services.webhooks.close();
           await services.usage.close();
         } finally {
           await database.close();

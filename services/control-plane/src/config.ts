@@ -12,6 +12,17 @@ import { z } from "zod";
 /** Treats an empty variable (common in Helm values and .env files) as unset. */
 const unsetIfEmpty = (v: unknown) => (v === "" ? undefined : v);
 
+/** A true/false variable (`true`, `false`, `1`, `0`; empty is unset). */
+const flagVar = (fallback: boolean) =>
+  z
+    .preprocess(unsetIfEmpty, z.enum(["true", "false", "1", "0"]).optional())
+    .transform((v) => (v === undefined ? fallback : v === "true" || v === "1"));
+
+/** The default retry schedule: 10 retries over about 25.7 h (docs/webhooks.md). */
+export const DEFAULT_WEBHOOK_RETRY_SCHEDULE_MS = [
+  5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000, 28_800_000, 36_000_000,
+];
+
 /**
  * The control plane's environment, parsed once at start (DESIGN §7). Every variable has
  * a description and, where it makes sense, a default; docs/configuration.md is generated
@@ -112,6 +123,84 @@ export const controlPlaneConfigSchema = z.object({
   REST_PUBLIC_URL: optionalUrlVar().describe(
     "Public URL of the REST publish API, shown in the console's snippets. Unset: as REALTIME_PUBLIC_URL.",
   ),
+  WEBHOOK_DISPATCHER: flagVar(true).describe(
+    "Run the webhook dispatcher in this process (docs/webhooks.md). false: run `dispatcher-main.ts` on its own " +
+      "(needs DATABASE_URL and REDIS_URL); replicas may each run one, they share the work through leases.",
+  ),
+  WEBHOOK_ALLOW_PRIVATE_URLS: flagVar(false).describe(
+    "Allow webhook URLs that resolve to loopback, private, link-local or metadata addresses (checked when an " +
+      "endpoint is saved and again at every delivery). For self-hosters whose receivers are on their network, " +
+      "and for tests. Leave false in a hosted service.",
+  ),
+  WEBHOOK_ALLOW_HTTP: flagVar(false).describe(
+    "Allow plain http:// webhook URLs. Unset (false): https:// only, as a hosted service requires.",
+  ),
+  WEBHOOK_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(60_000)
+    .default(10_000)
+    .describe("A webhook request that has not answered after this long is a failed attempt (retried)."),
+  WEBHOOK_MAX_RESPONSE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1_024)
+    .default(64 * 1024)
+    .describe(
+      "Bytes of a receiver's answer read at most; the connection is closed past it (the status counts).",
+    ),
+  WEBHOOK_RETRY_SCHEDULE_MS: z
+    .preprocess(
+      unsetIfEmpty,
+      z
+        .string()
+        .regex(/^\d+(,\d+)*$/, "comma-separated milliseconds")
+        .transform((v) => v.split(",").map(Number))
+        .optional(),
+    )
+    .transform((v) => v ?? DEFAULT_WEBHOOK_RETRY_SCHEDULE_MS)
+    .describe(
+      "Delays before each retry of a failed webhook, in ms, comma-separated; each gets 0-20% jitter added. " +
+        "After the last, the delivery is dead-lettered. Default: 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, " +
+        "4 h, 8 h, 10 h (about 25.7 h). Tests shorten it.",
+    ),
+  WEBHOOK_DISABLE_AFTER_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(86_400_000)
+    .describe("An endpoint whose requests have all failed for this long is disabled, with a console notice."),
+  WEBHOOK_LEASE_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(30_000)
+    .describe(
+      "How long a dispatcher holds an endpoint while delivering to it; a dispatcher killed mid-delivery has " +
+        "that endpoint's events re-sent by another (or by itself after a restart) once it lapses. Keep it " +
+        "above WEBHOOK_TIMEOUT_MS.",
+    ),
+  WEBHOOK_POLL_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .default(500)
+    .describe("How often the dispatcher looks for due deliveries (new events also wake it at once)."),
+  WEBHOOK_BATCH_MAX: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000)
+    .default(100)
+    .describe("Events one webhook request carries at most when many are due for an endpoint."),
+  WEBHOOK_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000)
+    .default(32)
+    .describe("Endpoints one dispatcher delivers to at once (one request in flight per endpoint)."),
   METRICS_PORT: metricsPortVar(),
   METRICS_APP_LABELS: metricsAppLabelsVar(),
   LOG_LEVEL: logLevelVar,

@@ -6,6 +6,7 @@ import {
   RedisRoomOccupancy,
   RedisTenantDirectory,
   RedisUsage,
+  RedisWebhookConsumer,
   readConnectionCounts,
 } from "@relaybase/redis-kit";
 import {
@@ -66,8 +67,19 @@ if (directory instanceof RedisTenantDirectory) {
   stopWatching = directory.watchForLoss(() => controlPlane.reloadDirectory());
 }
 
+// Webhook events the nodes wrote to Redis go into the outbox here, when this process dispatches.
+const webhookRedis =
+  config.REDIS_URL && config.WEBHOOK_DISPATCHER
+    ? createRedisClient(config.REDIS_URL, { logger, name: "control-plane-webhooks" })
+    : undefined;
+await webhookRedis?.connect();
+const webhookConsumer = webhookRedis ? new RedisWebhookConsumer(webhookRedis, { logger }) : undefined;
+webhookConsumer?.start((events) => controlPlane.webhooks.ingest(events));
+
 closeOnSignals(async () => {
   stopWatching();
+  await webhookConsumer?.close();
+  await webhookRedis?.quit();
   await controlPlane.close();
   await metricsServer?.close();
   if (directory instanceof RedisTenantDirectory) await directory.close();

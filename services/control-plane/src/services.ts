@@ -7,6 +7,7 @@ import {
   type RoomHistory,
   type RoomOccupancyReader,
   type TenantDirectoryWriter,
+  webhookEvent,
 } from "@relaybase/server-kit";
 import { AuthLimits } from "./auth/rate-limit.js";
 import { Sessions } from "./auth/session.js";
@@ -18,6 +19,8 @@ import { TenantSync } from "./tenants.js";
 import type { Services } from "./trpc/context.js";
 import { ControlPlaneMetrics } from "./usage/metrics.js";
 import { UsageService, type UsageSources } from "./usage/service.js";
+import { Webhooks } from "./webhooks/service.js";
+import type { HostLookup } from "./webhooks/url-safety.js";
 
 /** What the console's room inspector reads: the realtime side's counts and histories. */
 export interface RoomSources {
@@ -54,6 +57,8 @@ export interface ControlPlaneDeps {
   keyUse?: Pick<KeyUseStore, "lastUsed">;
   /** Whether the other dependencies answer (Redis with REDIS_URL, where the directory lives); /readyz reports it. */
   isReady?: () => boolean;
+  /** How webhook hosts are resolved (checks at save and delivery time); tests give a fixed table. */
+  webhookLookup?: HostLookup;
 }
 
 export interface OpenedServices {
@@ -75,6 +80,7 @@ export async function openServices({
   metrics: registry,
   rooms,
   keyUse,
+  webhookLookup,
 }: ControlPlaneDeps): Promise<OpenedServices> {
   const issuer = config.PUBLIC_URL;
   const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, logger });
@@ -88,12 +94,30 @@ export async function openServices({
     const authLimits = new AuthLimits(rateLimiter ?? new MemoryRateLimiter(), config, logger);
     const billing = createBilling(config, { db, tenants, logger });
     const metrics = new ControlPlaneMetrics(registry, config.METRICS_APP_LABELS);
+    const webhooks = new Webhooks({
+      db,
+      config,
+      logger,
+      lookup: webhookLookup,
+      // Nodes stop sending events only a disabled endpoint wanted.
+      onEndpointDisabled: (appId) => void tenants.sync(appId).catch(() => {}),
+    });
     const usage = new UsageService({
       ...usageSources,
       db,
       logger,
       metrics,
       rollupMs: config.USAGE_ROLLUP_MS,
+      // The 80% notice is also a webhook event; written with the notice's day so a re-run finds it.
+      onQuotaWarning: (w) =>
+        webhooks.ingest([
+          webhookEvent("connection.quota_warning", w.appId, {
+            quota: "messagesPerDay",
+            day: w.day,
+            used: w.used,
+            limit: w.limit,
+          }),
+        ]),
     });
     return {
       services: {
@@ -109,6 +133,7 @@ export async function openServices({
         signing,
         rooms: rooms ?? (() => undefined),
         ...(keyUse ? { keyUse } : {}),
+        webhooks,
       },
       signing,
       database,

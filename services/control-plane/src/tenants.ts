@@ -1,6 +1,8 @@
+import { patternMatches, type WebhookEventType } from "@relaybase/protocol";
 import {
   type AppLimits,
   type AppRuntime,
+  type AppWebhooks,
   type Logger,
   PLANS,
   type PlanId,
@@ -8,7 +10,7 @@ import {
 } from "@relaybase/server-kit";
 import { and, eq, inArray, isNull } from "drizzle-orm";
 import type { Database } from "./db/index.js";
-import { apiKeys, appLimitOverrides, apps, orgs } from "./db/schema.js";
+import { apiKeys, appLimitOverrides, apps, orgs, webhookEndpoints } from "./db/schema.js";
 
 type AppRow = typeof apps.$inferSelect;
 type KeyRow = Pick<typeof apiKeys.$inferSelect, "kind" | "publishable" | "keyId" | "secretHash">;
@@ -29,6 +31,7 @@ export function toAppRuntime(
   plan: PlanId,
   overrides: Record<string, number> | null | undefined,
   liveKeys: KeyRow[],
+  webhooks?: AppWebhooks,
 ): AppRuntime {
   return {
     appId: app.id,
@@ -45,7 +48,25 @@ export function toAppRuntime(
     secretKeys: liveKeys.flatMap((k) =>
       k.kind === "secret" && k.keyId && k.secretHash ? [{ keyId: k.keyId, hash: k.secretHash }] : [],
     ),
+    ...(webhooks && webhooks.events.length > 0 ? { webhooks } : {}),
   };
+}
+
+/** What an app's enabled endpoints subscribe to, together (the nodes' filter). */
+function webhooksOf(endpoints: { events: string[]; clientRooms: string[] }[]): AppWebhooks {
+  const events = new Set<WebhookEventType>();
+  const clientRooms = new Set<string>();
+  for (const e of endpoints) {
+    for (const t of e.events) events.add(t as WebhookEventType);
+    if (e.events.includes("client.published")) for (const r of e.clientRooms) clientRooms.add(r);
+  }
+  if (clientRooms.size === 0) events.delete("client.published");
+  return { events: [...events].sort(), clientRooms: [...clientRooms].sort() };
+}
+
+/** Whether a client publish to `room` is wanted by the app's endpoints. */
+export function wantsClientPublish(webhooks: AppWebhooks | undefined, room: string): boolean {
+  return !!webhooks?.clientRooms.some((p) => patternMatches(p, room));
 }
 
 /** Reads apps with their plan and live keys; all apps when `appIds` is undefined. */
@@ -67,6 +88,18 @@ export async function loadAppRuntimes(db: Database, appIds?: string[]): Promise<
     })
     .from(apiKeys)
     .where(and(isNull(apiKeys.revokedAt), appIds ? inArray(apiKeys.appId, appIds) : undefined));
+  const endpoints = await db
+    .select({
+      appId: webhookEndpoints.appId,
+      events: webhookEndpoints.events,
+      clientRooms: webhookEndpoints.clientRooms,
+    })
+    .from(webhookEndpoints)
+    .where(
+      and(eq(webhookEndpoints.enabled, true), appIds ? inArray(webhookEndpoints.appId, appIds) : undefined),
+    );
+  const endpointsByApp = new Map<string, typeof endpoints>();
+  for (const e of endpoints) endpointsByApp.set(e.appId, [...(endpointsByApp.get(e.appId) ?? []), e]);
   const keysByApp = new Map<string, KeyRow[]>();
   for (const key of keys) {
     const list = keysByApp.get(key.appId);
@@ -76,7 +109,13 @@ export async function loadAppRuntimes(db: Database, appIds?: string[]): Promise<
   return new Map(
     rows.map(({ app, plan, overrides }) => [
       app.id,
-      toAppRuntime(app, plan, overrides, keysByApp.get(app.id) ?? []),
+      toAppRuntime(
+        app,
+        plan,
+        overrides,
+        keysByApp.get(app.id) ?? [],
+        webhooksOf(endpointsByApp.get(app.id) ?? []),
+      ),
     ]),
   );
 }

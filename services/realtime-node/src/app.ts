@@ -28,6 +28,7 @@ import {
   MemoryDebugWatchers,
   MemoryRoomHistory,
   MemoryRoomOccupancy,
+  MemoryRoomStates,
   memoryLimiters,
   type PresenceReader,
   type PresenceStore,
@@ -36,10 +37,12 @@ import {
   type RoomHistory,
   type RoomOccupancy,
   type RoomOccupancyReader,
+  type RoomStates,
   recordingKeyUse,
   type TenantDirectory,
   type UsageMeter,
   userRoomKey,
+  type WebhookEmitter,
 } from "@relaybase/server-kit";
 import type { JWTVerifyGetKey } from "jose";
 import { Server, type ServerOptions } from "socket.io";
@@ -63,17 +66,28 @@ import {
 } from "./presence-handlers.js";
 import { leaveRoomsNoLongerAllowed, registerRoomHandlers } from "./room-handlers.js";
 import { countRoomOccupancy } from "./room-occupancy.js";
+import { RoomWebhooks } from "./room-webhooks.js";
 import { connectError, toWireError } from "./socket-errors.js";
 import type { ClientRequest } from "./socket-requests.js";
 import { TokenExpiry } from "./token-expiry.js";
 import type { RealtimeServer } from "./types.js";
+import { NodeWebhooks } from "./webhook-events.js";
 
 export interface RealtimeNodeDeps {
   config: Pick<
     RealtimeNodeConfig,
     "TOKEN_ISSUER" | "RECOVERY_MAX_DISCONNECTION_MS" | "MAX_PACKET_BYTES" | "SHUTDOWN_DEADLINE_MS"
   > &
-    Partial<Pick<RealtimeNodeConfig, "TRUST_PROXY" | "METRICS_APP_LABELS" | "PRESENCE_GRACE_MS">> &
+    Partial<
+      Pick<
+        RealtimeNodeConfig,
+        | "TRUST_PROXY"
+        | "METRICS_APP_LABELS"
+        | "PRESENCE_GRACE_MS"
+        | "ROOM_LEASE_MS"
+        | "ROOM_WEBHOOK_DEBOUNCE_MS"
+      >
+    > &
     Partial<AdminUiConfig>;
   directory: TenantDirectory;
   /** Token verification keys (jose): a local JWKS in-process, a remote one when alone. */
@@ -103,6 +117,10 @@ export interface RealtimeNodeDeps {
   nodeId?: string;
   /** Subscribers per room of every node (docs/rest-api.md); in memory by default, `RedisRoomOccupancy` in a cluster. Closed with the node. */
   occupancy?: RoomOccupancy;
+  /** Where webhook events go (docs/webhooks.md): a Redis stream in a cluster, the outbox embedded. Unset: none. */
+  webhooks?: WebhookEmitter;
+  /** What room webhooks last announced (docs/webhooks.md#room-events); in memory by default, `RedisRoomStates` in a cluster. */
+  roomStates?: RoomStates;
 }
 
 export interface RealtimeNode {
@@ -212,10 +230,23 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
   const adminServerId = mountAdminUi(io, config);
   const occupancy = deps.occupancy ?? new MemoryRoomOccupancy();
   countRoomOccupancy(io, occupancy);
+  const roomWebhooks = deps.webhooks
+    ? new RoomWebhooks(io, {
+        occupancy,
+        states: deps.roomStates ?? new MemoryRoomStates(),
+        directory,
+        emitter: deps.webhooks,
+        debounceMs: config.ROOM_WEBHOOK_DEBOUNCE_MS ?? 3_000,
+        sweepMs: config.ROOM_LEASE_MS ?? 5_000,
+        logger,
+      })
+    : undefined;
+  const webhooks = new NodeWebhooks(directory, deps.webhooks, logger);
   const presence = createNodePresence(io, {
     store: deps.presence,
     graceMs: config.PRESENCE_GRACE_MS,
     logger,
+    onChange: (change) => webhooks.presenceChanged(change),
   });
   const expiry = new TokenExpiry();
   const checkDeps = {
@@ -299,6 +330,7 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
       debug,
       onRefused,
       afterAuth: (s) => void leavePresenceNoLongerAllowed(s, presence),
+      onClientPublished: (app, message, from) => webhooks.clientPublished(app, message, from),
     });
     registerPresenceHandlers(socket, {
       presence,
@@ -338,6 +370,7 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
       await io.close();
       debug.close();
       await presence.close();
+      roomWebhooks?.close();
       await occupancy.close();
       await connections.close();
     },

@@ -84,6 +84,16 @@ export const realtimeNodeConfigSchema = z.object({
         "dies, another node removes its members and announces their leave within this time plus a fifth of it " +
         "(6 s by default; docs/presence.md).",
     ),
+  ROOM_WEBHOOK_DEBOUNCE_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(3_000)
+    .describe(
+      "Webhooks `room.occupied` / `room.vacated` (docs/webhooks.md): a room is judged this long after its last " +
+        "change, from the cluster-wide count, so a subscriber that leaves and comes back (a reconnect, to any " +
+        "node) within it sends neither event.",
+    ),
   ROOM_LEASE_MS: z.coerce
     .number()
     .int()

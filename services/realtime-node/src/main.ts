@@ -6,6 +6,8 @@ import {
   RedisPresence,
   RedisRoomHistory,
   RedisRoomOccupancy,
+  RedisRoomStates,
+  RedisWebhookStream,
   redisLimiters,
 } from "@relaybase/redis-kit";
 import {
@@ -49,6 +51,8 @@ const debugWatchers = await RedisDebugWatchers.create(redis, { logger });
 
 const keyUse = new KeyUse(new RedisKeyUseStore(redis), { logger });
 
+// Webhook events go to the Redis stream the dispatcher reads (kept and re-sent if Redis loses them).
+const webhooks = new RedisWebhookStream(redis, { logger });
 const node = createRealtimeNode({
   debugWatchers,
   keyUse,
@@ -70,6 +74,8 @@ const node = createRealtimeNode({
   keys: createRemoteJWKSet(new URL(config.JWKS_URL ?? `${config.TOKEN_ISSUER}/.well-known/jwks.json`)),
   logger,
   metrics: processRegistry(),
+  webhooks,
+  roomStates: new RedisRoomStates(redis),
 });
 await observeAdapterLag(node.io, redis, node.metrics.registry, { maxLen: config.ADAPTER_MAX_LEN, logger });
 const metricsServer =
@@ -86,5 +92,6 @@ closeOnSignals(async () => {
   await node.close();
   await debugWatchers.close();
   await keyUse.close();
+  await webhooks.close();
   await Promise.allSettled([close(), adapterRedis.quit(), metricsServer?.close()]);
 }, logger);

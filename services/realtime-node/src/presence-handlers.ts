@@ -32,6 +32,8 @@ export interface NodePresenceDeps {
   store?: PresenceStore | undefined;
   graceMs?: number | undefined;
   logger: Logger;
+  /** Each change announced (once cluster-wide): the webhook events. */
+  onChange?: (change: PresenceChange) => void;
 }
 
 export function createNodePresence(io: RealtimeServer, deps: NodePresenceDeps): NodePresence {
@@ -39,7 +41,10 @@ export function createNodePresence(io: RealtimeServer, deps: NodePresenceDeps): 
     ...(deps.store ? { store: deps.store } : {}),
     ...(deps.graceMs === undefined ? {} : { graceMs: deps.graceMs }),
     logger: deps.logger,
-    announce: (change) => announce(io, change, deps.logger),
+    announce: (change) => {
+      announce(io, change, deps.logger);
+      deps.onChange?.(change);
+    },
   });
 }
 

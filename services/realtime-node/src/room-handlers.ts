@@ -21,6 +21,7 @@ import {
   unsubscribeRequest,
 } from "@relaybase/protocol/schemas";
 import {
+  type AppRuntime,
   connectionRoomKey,
   type DailyQuota,
   type DebugTap,
@@ -56,6 +57,12 @@ export interface HandlerDeps extends RequestDeps {
   dailyQuota: DailyQuota;
   /** The app's debug tail hears of subscribes and unsubscribes. */
   debug?: DebugTap;
+  /** A client publish was stored (the `client.published` webhook event). */
+  onClientPublished?: (
+    app: AppRuntime,
+    message: { room: string; event: string; data: unknown; id: string; offset: number; epoch: string },
+    from: { connectionId: string; userId?: string },
+  ) => void;
   /** Runs after an `auth` replaced the connection's credentials (presence drops what they no longer allow). */
   afterAuth?: (socket: RealtimeSocket) => void;
 }
@@ -139,6 +146,7 @@ export function registerRoomHandlers(socket: RealtimeSocket, deps: HandlerDeps):
       await takeDailyQuota(deps.dailyQuota, app, 1, deps.logger);
       const from = { connectionId: socket.id, ...(socket.data.userId ? { userId: socket.data.userId } : {}) };
       const published = await publisher.publish({ app, room, event, data, id, from, validatedSize });
+      deps.onClientPublished?.(app, { room, event, data, ...published }, from);
       return { ok: true, ...published };
     },
   );

@@ -3,6 +3,7 @@ import type { PlanId } from "@relaybase/server-kit";
 import { sql } from "drizzle-orm";
 import {
   bigint,
+  bigserial,
   boolean,
   check,
   index,
@@ -243,4 +244,98 @@ export const invites = pgTable(
     revokedAt: timestamp("revoked_at", { withTimezone: true }),
   },
   (t) => [index("invites_org_idx").on(t.orgId), uniqueIndex("invites_token_hash_idx").on(t.tokenHash)],
+);
+
+/**
+ * Webhook endpoints of an app (docs/webhooks.md). The signing secret is kept as is: the
+ * dispatcher signs with it (it is shown to the customer only when made). During a rotation
+ * the previous secret signs too, until `previous_secret_expires_at`. `lease_*`: the
+ * dispatcher that is delivering to the endpoint now (one request in flight per endpoint).
+ */
+export const webhookEndpoints = pgTable(
+  "webhook_endpoints",
+  {
+    id: text("id").primaryKey(),
+    appId: text("app_id")
+      .notNull()
+      .references(() => apps.id, { onDelete: "cascade" }),
+    url: text("url").notNull(),
+    description: text("description").notNull().default(""),
+    events: text("events").array().notNull(),
+    /** Room patterns whose client publishes are sent (`client.published` is opt-in per pattern). */
+    clientRooms: text("client_rooms").array().notNull().default(sql`'{}'::text[]`),
+    enabled: boolean("enabled").notNull().default(true),
+    disabledReason: text("disabled_reason"),
+    secret: text("secret").notNull(),
+    previousSecret: text("previous_secret"),
+    previousSecretExpiresAt: timestamp("previous_secret_expires_at", { withTimezone: true }),
+    /** The first failure since the last success: 24 h of failures disable the endpoint. */
+    failingSince: timestamp("failing_since", { withTimezone: true }),
+    leaseUntil: timestamp("lease_until", { withTimezone: true }),
+    leaseToken: text("lease_token"),
+    createdAt: createdAt(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("webhook_endpoints_app_idx").on(t.appId)],
+);
+
+export const WEBHOOK_DELIVERY_STATUSES = ["pending", "delivered", "dead"] as const;
+export type WebhookDeliveryStatus = (typeof WEBHOOK_DELIVERY_STATUSES)[number];
+
+/**
+ * The outbox: one row per event and endpoint, from the moment the event is ingested until
+ * it is delivered or dead-lettered, then kept as the delivery log (7 days). `seq` orders an
+ * endpoint's events; the unique (endpoint, event) pair makes ingestion idempotent.
+ */
+export const webhookDeliveries = pgTable(
+  "webhook_deliveries",
+  {
+    id: text("id").primaryKey(),
+    seq: bigserial("seq", { mode: "number" }).notNull(),
+    appId: text("app_id")
+      .notNull()
+      .references(() => apps.id, { onDelete: "cascade" }),
+    endpointId: text("endpoint_id")
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: "cascade" }),
+    eventId: text("event_id").notNull(),
+    eventType: text("event_type").notNull(),
+    /** The event exactly as sent (`WebhookEvent`). */
+    event: jsonb("event").$type<Record<string, unknown>>().notNull(),
+    status: text("status", { enum: WEBHOOK_DELIVERY_STATUSES }).notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true }).notNull().defaultNow(),
+    lastAttemptAt: timestamp("last_attempt_at", { withTimezone: true }),
+    lastStatusCode: integer("last_status_code"),
+    lastLatencyMs: integer("last_latency_ms"),
+    lastError: text("last_error"),
+    lastResponse: text("last_response"),
+    deliveredAt: timestamp("delivered_at", { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("webhook_deliveries_once_idx").on(t.endpointId, t.eventId),
+    index("webhook_deliveries_queue_idx").on(t.endpointId, t.status, t.seq),
+    index("webhook_deliveries_app_idx").on(t.appId, t.createdAt),
+  ],
+);
+
+/** Every request made for a delivery (a batch appears once per delivery it carried). */
+export const webhookAttempts = pgTable(
+  "webhook_attempts",
+  {
+    id: text("id").primaryKey(),
+    deliveryId: text("delivery_id")
+      .notNull()
+      .references(() => webhookDeliveries.id, { onDelete: "cascade" }),
+    /** The request's `webhook-id`. */
+    requestId: text("request_id").notNull(),
+    at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
+    statusCode: integer("status_code"),
+    latencyMs: integer("latency_ms").notNull(),
+    error: text("error"),
+    response: text("response"),
+    batchSize: integer("batch_size").notNull(),
+  },
+  (t) => [index("webhook_attempts_delivery_idx").on(t.deliveryId), index("webhook_attempts_at_idx").on(t.at)],
 );

@@ -15,6 +15,7 @@ import { type ControlPlaneConfig, loadControlPlaneConfig } from "../config.js";
 import type { AppRouter } from "../trpc/router.js";
 
 export { type StripeStandIn, startStripeStandIn } from "./stripe-stand-in.js";
+export { type ReceivedWebhook, startWebhookReceiver, type WebhookReceiver } from "./webhook-receiver.js";
 
 export type DbMode = "pglite" | "postgres";
 export const DB_MODES: DbMode[] = ["pglite", "postgres"];
@@ -86,7 +87,7 @@ export { SHARED_REDIS_URL } from "@relaybase/redis-kit/testing";
 export async function startControlPlane(
   database: TestDatabase,
   env: Record<string, string> = {},
-  deps: Pick<ControlPlaneDeps, "rateLimiter"> = {},
+  deps: Pick<ControlPlaneDeps, "rateLimiter" | "webhookLookup"> = {},
 ): Promise<RunningControlPlane> {
   const config = loadControlPlaneConfig({ ...database.env, LOG_LEVEL: "silent", ...env });
   const directory = new MemoryTenantDirectory();
@@ -104,11 +105,15 @@ export async function startControlPlane(
  * A fresh database and a control plane on it for the enclosing `describe`, torn down after
  * it. Read `.server` and `.database` inside tests (they are set by `beforeAll`).
  */
-export function useControlPlane(mode: DbMode, env: Record<string, string> = {}) {
+export function useControlPlane(
+  mode: DbMode,
+  env: Record<string, string> = {},
+  deps: Pick<ControlPlaneDeps, "webhookLookup"> = {},
+) {
   const fixture = {} as { database: TestDatabase; server: RunningControlPlane };
   beforeAll(async () => {
     fixture.database = await createTestDatabase(mode);
-    fixture.server = await startControlPlane(fixture.database, env);
+    fixture.server = await startControlPlane(fixture.database, env, deps);
   });
   afterAll(async () => {
     await fixture.server?.close();

@@ -12,6 +12,7 @@ import type { SigningKeys } from "../signing-keys.js";
 import type { TenantSync } from "../tenants.js";
 import type { ControlPlaneMetrics } from "../usage/metrics.js";
 import type { UsageService } from "../usage/service.js";
+import type { Webhooks } from "../webhooks/service.js";
 
 /** Long-lived parts the procedures use; built once in app.ts. */
 export interface Services {
@@ -34,6 +35,8 @@ export interface Services {
   rooms: () => RoomSources | undefined;
   /** Key last-used times (Redis in a cluster, the all-in-one's memory embedded). */
   keyUse?: Pick<KeyUseStore, "lastUsed">;
+  /** Webhook URL policy, outbox writer and (WEBHOOK_DISPATCHER) the dispatcher. */
+  webhooks: Webhooks;
 }
 
 /** How a procedure sets or clears the session cookie, without knowing about HTTP. */

@@ -28,6 +28,17 @@ import { setRole } from "./procedures/team/set-role.js";
 import { notices as usageNotices } from "./procedures/usage/notices.js";
 import { series as usageSeries } from "./procedures/usage/series.js";
 import { today as usageToday } from "./procedures/usage/today.js";
+import { create as createWebhook } from "./procedures/webhooks/create.js";
+import { remove as deleteWebhook } from "./procedures/webhooks/delete.js";
+import {
+  deliveries as webhookDeliveries,
+  delivery as webhookDelivery,
+} from "./procedures/webhooks/deliveries.js";
+import { list as listWebhooks } from "./procedures/webhooks/list.js";
+import { replayDead, replay as replayWebhook } from "./procedures/webhooks/replay.js";
+import { rotateSecret } from "./procedures/webhooks/rotate-secret.js";
+import { testSend } from "./procedures/webhooks/test-send.js";
+import { update as updateWebhook } from "./procedures/webhooks/update.js";
 import { router } from "./trpc.js";
 
 export const appRouter = router({
@@ -47,6 +58,18 @@ export const appRouter = router({
   rooms: router({ list: listRooms, inspect: inspectRoom }),
   usage: router({ series: usageSeries, today: usageToday, notices: usageNotices }),
   team: router({ members, invites, invite, revokeInvite, acceptInvite, removeMember, setRole }),
+  webhooks: router({
+    list: listWebhooks,
+    create: createWebhook,
+    update: updateWebhook,
+    delete: deleteWebhook,
+    rotateSecret,
+    testSend,
+    deliveries: webhookDeliveries,
+    delivery: webhookDelivery,
+    replay: replayWebhook,
+    replayDead,
+  }),
 });
 
 /** The console imports this type (and only the type) to get a typed tRPC client. */

@@ -11,6 +11,13 @@ export const QUOTA_WARNING_KIND = "daily_quota_80";
 /** `YYYY-MM-DD` of the UTC day `ms` falls in. */
 export const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
+export interface QuotaWarning {
+  appId: string;
+  day: string;
+  used: number;
+  limit: number;
+}
+
 /** Rows per INSERT statement. */
 const INSERT_CHUNK = 500;
 
@@ -42,6 +49,7 @@ export class UsageRollup {
     private readonly db: Database,
     private readonly logger: Logger,
     private readonly metrics: ControlPlaneMetrics,
+    private readonly onQuotaWarning?: (warning: QuotaWarning) => Promise<unknown>,
   ) {}
 
   /** Adds the deltas, and `peaks` (connections per app now) as candidates for `at`'s hour. */
@@ -179,6 +187,10 @@ export class UsageRollup {
           .returning({ id: appNotices.id });
         this.#warned.add(`${day}:${appId}`);
         if (inserted.length > 0) {
+          // The notice is committed; the event's failure is logged, the notice stays.
+          await this.onQuotaWarning?.({ appId, day, used: published, limit }).catch((err: unknown) =>
+            this.logger.warn({ err, appId }, "quota warning webhook event not stored"),
+          );
           this.metrics.quotaWarned(appId);
           this.logger.info({ appId, day, published, limit }, "app reached 80% of its daily message quota");
         }

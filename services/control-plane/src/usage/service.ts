@@ -1,7 +1,7 @@
 import type { Logger, UsageBatch, UsageDelta } from "@relaybase/server-kit";
 import type { Database } from "../db/index.js";
 import type { ControlPlaneMetrics } from "./metrics.js";
-import { UsageRollup } from "./rollup.js";
+import { type QuotaWarning, UsageRollup } from "./rollup.js";
 
 /** Pending usage in Redis (redis-kit `RedisUsage`): what the nodes and REST instances flushed. */
 export interface PendingUsage {
@@ -26,6 +26,8 @@ export interface UsageServiceOptions extends UsageSources {
   rollupMs: number;
   /** A claim older than this was left by a rollup that died; another takes it over. @default 120_000 */
   staleClaimMs?: number;
+  /** An app reached 80% of its daily quota (once per app and day): the webhook event. */
+  onQuotaWarning?: (warning: QuotaWarning) => Promise<unknown>;
   /** The clock: which hour a sampled peak belongs to. @default Date.now */
   now?: () => number;
 }
@@ -58,7 +60,7 @@ export class UsageService {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#staleClaimMs = options.staleClaimMs ?? 120_000;
-    this.#rollup = new UsageRollup(options.db, options.logger, options.metrics);
+    this.#rollup = new UsageRollup(options.db, options.logger, options.metrics, options.onQuotaWarning);
   }
 
   start(): void {

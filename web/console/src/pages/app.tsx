@@ -10,12 +10,14 @@ import { QuickstartTab } from "./quickstart";
 // The charts library loads with the usage tab only.
 const UsageTab = lazy(() => import("./usage").then((m) => ({ default: m.UsageTab })));
 const DebugTab = lazy(() => import("./debug").then((m) => ({ default: m.DebugTab })));
+const WebhooksTab = lazy(() => import("./webhooks").then((m) => ({ default: m.WebhooksTab })));
 
 const TABS = [
   { id: "keys", label: "Keys" },
   { id: "quickstart", label: "Quickstart" },
   { id: "usage", label: "Usage" },
   { id: "debug", label: "Debug" },
+  { id: "hooks", label: "Webhooks" },
   { id: "settings", label: "Settings" },
 ] as const;
 
@@ -61,6 +63,11 @@ export function AppPage({ appId, tab }: { appId: string; tab: string | undefined
       {tab === "debug" && (
         <Suspense fallback={<Loading what="Loading the debugger" />}>
           <DebugTab app={app.data} />
+        </Suspense>
+      )}
+      {tab === "hooks" && (
+        <Suspense fallback={<Loading what="Loading webhooks" />}>
+          <WebhooksTab app={app.data} />
         </Suspense>
       )}
       {tab === "settings" && <SettingsTab app={app.data} />}
