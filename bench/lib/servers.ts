@@ -1,0 +1,100 @@
+/**
+ * Starts one benchmarked server process (servers/*.ts, or b2-node.ts as B1) on the server
+ * core (it inherits the orchestrator's pinning), with --expose-gc for the memory probe and,
+ * when asked, --cpu-prof. It reports its urls and credentials over IPC when ready.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { root } from "./rig.js";
+import type { MemorySample } from "./servers/probe.js";
+
+export type SuiteSystem = "relaybase" | "b1" | "b0";
+
+export interface ServerInfo {
+  url: string;
+  publishUrl: string;
+  headers?: Record<string, string>;
+  /** Relaybase: the publishable key and minted connection tokens. */
+  key?: string;
+  tokens?: string[];
+}
+
+export interface BenchServer {
+  system: SuiteSystem;
+  info: ServerInfo;
+  pid: number;
+  memory(): Promise<MemorySample>;
+  stop(): Promise<void>;
+}
+
+const scripts: Record<SuiteSystem, string> = {
+  relaybase: "bench/lib/servers/relaybase.ts",
+  b1: "bench/lib/b2-node.ts",
+  b0: "bench/lib/servers/b0.ts",
+};
+
+export async function startServer(
+  system: SuiteSystem,
+  options: { profileDir?: string; env?: Record<string, string> } = {},
+): Promise<BenchServer> {
+  const flags = ["--expose-gc", "--import", "tsx"];
+  if (options.profileDir)
+    flags.unshift(
+      "--cpu-prof",
+      `--cpu-prof-dir=${options.profileDir}`,
+      `--cpu-prof-name=${system}-${Date.now()}.cpuprofile`,
+    );
+  const env: Record<string, string | undefined> = { ...process.env, ...options.env };
+  delete env.REDIS_URL; // B1: no adapter
+  const child = spawn(process.execPath, [...flags, `${root}${scripts[system]}`], {
+    cwd: root,
+    env,
+    stdio: ["ignore", "ignore", "pipe", "ipc"],
+  });
+  let stderr = "";
+  child.stderr!.on("data", (c) => {
+    stderr = (stderr + c).slice(-4000);
+  });
+  const info = await new Promise<ServerInfo>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${system} did not start:\n${stderr}`)), 120_000);
+    child.on("message", (m: { type?: string } & ServerInfo) => {
+      if (m.type !== "ready") return;
+      clearTimeout(timer);
+      resolve(m);
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${system} exited (${code}):\n${stderr}`));
+    });
+  });
+  let nextId = 0;
+  return {
+    system,
+    info,
+    pid: child.pid!,
+    memory: () => probe(child, nextId++),
+    stop: () => stop(child),
+  };
+}
+
+function probe(child: ChildProcess, id: number): Promise<MemorySample> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("memory probe timed out")), 30_000);
+    const onMessage = (m: { type?: string; id?: number; sample?: MemorySample }) => {
+      if (m.type !== "mem" || m.id !== id || !m.sample) return;
+      clearTimeout(timer);
+      child.off("message", onMessage);
+      resolve(m.sample);
+    };
+    child.on("message", onMessage);
+    child.send({ type: "mem", id });
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.send({ type: "exit" });
+  const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
