@@ -37,9 +37,7 @@ const httpServer = createServer((req, res) => {
 });
 
 const wss = new WebSocketServer({ server: httpServer, perMessageDeflate: false });
-wss.on("connection", (ws, req) => {
-  // As B1 does: the upgrade request is not kept for the life of the connection.
-  void req;
+wss.on("connection", (ws) => {
   const joined: string[] = [];
   ws.on("message", (raw) => {
     let m: { sub?: unknown };
@@ -50,7 +48,10 @@ wss.on("connection", (ws, req) => {
     }
     if (typeof m.sub !== "string") return;
     let set = rooms.get(m.sub);
-    if (!set) rooms.set(m.sub, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      rooms.set(m.sub, set);
+    }
     set.add(ws);
     joined.push(m.sub);
     ws.send('{"ok":true}');
