@@ -13,6 +13,8 @@ import { root, sleep } from "./rig.js";
 
 export interface EmbeddedRss {
   mode: "tsx" | "bundle";
+  /** First start on an empty DATA_DIR (PGlite runs initdb), or a restart on the same one. */
+  start: "first" | "restart";
   rssMiB: number;
   /** Seconds from spawn to "Relaybase is running". */
   startS: number;
@@ -24,8 +26,12 @@ function rssMiB(pid: number): number {
   return Math.round((kb / 1024) * 10) / 10;
 }
 
-async function measure(mode: EmbeddedRss["mode"], settleMs: number): Promise<EmbeddedRss> {
-  const dataDir = mkdtempSync(join(tmpdir(), "rb-bench-rss-"));
+async function measure(
+  mode: EmbeddedRss["mode"],
+  start: EmbeddedRss["start"],
+  dataDir: string,
+  settleMs: number,
+): Promise<EmbeddedRss> {
   const args =
     mode === "tsx"
       ? ["--import", "tsx", `${root}all-in-one/src/main.ts`]
@@ -61,25 +67,39 @@ async function measure(mode: EmbeddedRss["mode"], settleMs: number): Promise<Emb
     });
     const startS = Math.round((performance.now() - t0) / 100) / 10;
     await sleep(settleMs);
-    return { mode, rssMiB: rssMiB(child.pid!), startS };
+    return { mode, start, rssMiB: rssMiB(child.pid!), startS };
   } finally {
     const exited = new Promise((r) => child.once("exit", r));
     child.kill("SIGTERM");
     const t = setTimeout(() => child.kill("SIGKILL"), 10_000);
     await exited;
     clearTimeout(t);
+  }
+}
+
+/**
+ * Builds the all-in-one bundle (docker/build.ts) and measures: `npm start` on an empty
+ * DATA_DIR, `npm start` again on it, and the bundle on it.
+ */
+export async function embeddedRss(settleMs: number): Promise<EmbeddedRss[]> {
+  const dataDir = mkdtempSync(join(tmpdir(), "rb-bench-rss-"));
+  try {
+    return await measureAll(dataDir, settleMs);
+  } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
-/** Builds the all-in-one bundle (docker/build.ts) and measures both ways of running. */
-export async function embeddedRss(settleMs: number): Promise<EmbeddedRss[]> {
-  const out: EmbeddedRss[] = [await measure("tsx", settleMs)];
+async function measureAll(dataDir: string, settleMs: number): Promise<EmbeddedRss[]> {
+  const out: EmbeddedRss[] = [
+    await measure("tsx", "first", dataDir, settleMs),
+    await measure("tsx", "restart", dataDir, settleMs),
+  ];
   const built = spawnSync(process.execPath, ["--import", "tsx", `${root}docker/build.ts`, "all-in-one"], {
     cwd: root,
     stdio: "ignore",
   });
   if (built.status === 0 && existsSync(`${root}all-in-one/dist/bin/main.js`))
-    out.push(await measure("bundle", settleMs));
+    out.push(await measure("bundle", "restart", dataDir, settleMs));
   return out;
 }

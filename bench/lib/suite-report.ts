@@ -74,14 +74,14 @@ export function suiteTargets(r: SuiteReport): Target[] {
     measured: `${fmtRatio(memRatio)} (${f2(rm?.heapKiB ?? Number.NaN)} vs ${f2(bm?.heapKiB ?? Number.NaN)} KiB; target ≤ 1.1×)`,
     pass: memRatio <= 1.1,
   });
-  const start = r.rss.find((x) => x.mode === "tsx");
+  const start = r.rss.find((x) => x.mode === "tsx" && x.start === "restart");
   t.push({
-    name: "embedded process baseline RSS (`npm start`)",
-    measured: `${start?.rssMiB ?? "n/a"} MiB${r.rss
-      .filter((x) => x.mode !== "tsx")
-      .map((x) => `; ${x.mode} ${x.rssMiB} MiB`)
-      .join("")} (target ≤ 200 MiB)`,
-    pass: (start?.rssMiB ?? Infinity) <= 200,
+    name: "embedded process baseline RSS (`npm start` on an existing DATA_DIR)",
+    measured: `${start?.rssMiB ?? "n/a"} MiB (${r.rss
+      .filter((x) => x !== start)
+      .map(rssLabel)
+      .join("; ")}; target ≤ 200 MiB)`,
+    pass: (start?.rssMiB ?? Number.POSITIVE_INFINITY) <= 200,
   });
   ratioTarget(
     "authenticated handshakes/s (token + subscribe ack) ÷ B1 connect + join",
@@ -107,6 +107,9 @@ export function suiteTargets(r: SuiteReport): Target[] {
   });
   return t;
 }
+
+const rssLabel = (x: EmbeddedRss) =>
+  `${x.mode === "tsx" ? "`npm start` (tsx)" : "esbuild bundle"}${x.start === "first" ? ", first start" : ""} ${x.rssMiB} MiB`;
 
 export function renderSuite(r: SuiteReport, targets: Target[]): string {
   const lines: string[] = [];
@@ -195,7 +198,7 @@ export function renderSuite(r: SuiteReport, targets: Target[]): string {
   );
   p();
   p(
-    `Embedded process RSS before any connection: ${r.rss.map((x) => `${x.mode === "tsx" ? "`npm start` (tsx)" : "esbuild bundle (`node all-in-one/dist/bin/main.js`)"} **${x.rssMiB} MiB** (up in ${x.startS} s)`).join("; ")}.`,
+    `Embedded process RSS before any connection: ${r.rss.map((x) => `${rssLabel(x)} (up in ${x.startS} s)`).join("; ")}.`,
   );
   const bound = r.fanout.flatMap((f) => f.steps).filter((s) => s.generatorBound).length;
   if (bound) p(`Fan-out steps discarded because the generator's core was over its CPU limit: ${bound}.`);
