@@ -8,10 +8,11 @@
  *
  *   npm run bench                   # full: ~25 min of work
  *   npm run bench -- --quick        # under 3 minutes: fewer points, one repetition
- *   options: --reps N  --out FILE  --no-doc  --no-cluster  --profile DIR (node --cpu-prof on the servers)
+ *   options: --reps N  --out FILE  --no-doc  --no-cluster  --profile DIR (a CPU profile of Relaybase and B1 per path)
+ *            --only rss,memory,handshake,fanout,rest,cluster (a subset; the doc is then not written)
  */
 import { spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { type EmbeddedRss, embeddedRss } from "./lib/embedded-rss.js";
 import { startLoadWorker } from "./lib/load-client.js";
@@ -72,6 +73,8 @@ const config: SuiteConfig = quick
 const systems: SuiteSystem[] = ["relaybase", "b1", "b0"];
 const out = resolve(root, args.out ?? `bench/results/suite${quick ? "-quick" : ""}.json`);
 const profileDir = args.profile ? resolve(root, args.profile) : undefined;
+const only = args.only ? new Set(args.only.split(",")) : undefined;
+const wanted = (path: string) => !only || only.has(path);
 
 /** bench/cluster.ts as it is, in its own process (it pins itself to the server core). */
 async function runCluster(): Promise<unknown> {
@@ -109,7 +112,7 @@ async function main() {
   log(`machine: ${JSON.stringify(facts)}; pinned: ${pinned}; ${quick ? "quick" : "full"} run`);
 
   log("embedded process baseline RSS…");
-  const rss: EmbeddedRss[] = await embeddedRss(quick ? 1500 : 5000);
+  const rss: EmbeddedRss[] = wanted("rss") ? await embeddedRss(quick ? 1500 : 5000) : [];
   log(`  ${rss.map((r) => `${r.mode} ${r.rssMiB} MiB`).join(", ")}`);
   noteLoad("after embedded RSS");
 
@@ -121,11 +124,26 @@ async function main() {
   };
   process.once("SIGINT", () => void stopAll().finally(() => process.exit(130)));
   try {
-    for (const s of systems) servers[s] = await startServer(s, profileDir ? { profileDir } : {});
+    for (const s of systems) servers[s] = await startServer(s);
+    /** With --profile: one CPU profile per path of Relaybase and B1. */
+    const profiled = async <T>(path: string, run: () => Promise<T>): Promise<T> => {
+      if (!profileDir) return run();
+      mkdirSync(profileDir, { recursive: true });
+      for (const s of ["relaybase", "b1"] as const) await servers[s].profile(false);
+      const result = await run();
+      for (const s of ["relaybase", "b1"] as const) {
+        await servers[s].profile(
+          true,
+          resolve(profileDir, `${s}-${path}${quick ? "-quick" : ""}.cpuprofile`),
+        );
+      }
+      return result;
+    };
     log(`servers up (${Math.round((Date.now() - started) / 1000)} s)`);
 
     const memory: MemoryResult[] = [];
-    for (const s of systems) memory.push(await measureMemory(worker, servers[s], config));
+    if (wanted("memory"))
+      for (const s of systems) memory.push(await measureMemory(worker, servers[s], config));
     noteLoad("after memory");
 
     const handshakes: HandshakeRun[] = [];
@@ -136,7 +154,7 @@ async function main() {
     noteLoad("after handshakes");
 
     const fanout: FanoutRun[] = [];
-    for (const point of config.fanout.points) {
+    for (const point of wanted("fanout") ? config.fanout.points : []) {
       for (let rep = 0; rep < config.reps; rep++) {
         for (const s of orderFor(rep, systems))
           fanout.push(await measureFanout(worker, servers[s], config, point, rep));
@@ -145,14 +163,16 @@ async function main() {
     }
 
     const rest: RestRun[] = [];
-    for (let rep = 0; rep < config.reps; rep++) {
-      for (const s of orderFor(rep, systems)) rest.push(await measureRest(worker, servers[s], config, rep));
-    }
+    await profiled("rest", async () => {
+      for (let rep = 0; rep < (wanted("rest") ? config.reps : 0); rep++) {
+        for (const s of orderFor(rep, systems)) rest.push(await measureRest(worker, servers[s], config, rep));
+      }
+    });
     noteLoad("after REST");
     await stopAll();
 
     let cluster: unknown;
-    if (args["no-cluster"] !== "true") {
+    if (args["no-cluster"] !== "true" && wanted("cluster")) {
       log("REST → delivery across two nodes (bench/cluster.ts)…");
       cluster = await runCluster();
       noteLoad("after cluster");
@@ -180,7 +200,7 @@ async function main() {
     const { writeResults } = await import("./lib/rig.js");
     writeResults(out, { ...report, targets });
     log(`results written to ${out} (${report.elapsedS} s)`);
-    if (args["no-doc"] !== "true") {
+    if (args["no-doc"] !== "true" && !only) {
       const doc = resolve(root, "docs/benchmarks.md");
       const text = readFileSync(doc, "utf8");
       const start = `<!-- bench:suite${quick ? ":quick" : ""}:start -->`;

@@ -23,6 +23,8 @@ export interface BenchServer {
   info: ServerInfo;
   pid: number;
   memory(): Promise<MemorySample>;
+  /** Starts the CPU profiler, or stops it and writes the profile to `file`. */
+  profile(stop: boolean, file?: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -72,6 +74,7 @@ export async function startServer(
     info,
     pid: child.pid!,
     memory: () => probe(child, nextId++),
+    profile: (stopIt, file) => profileCommand(child, nextId++, stopIt, file),
     stop: () => stop(child),
   };
 }
@@ -87,6 +90,19 @@ function probe(child: ChildProcess, id: number): Promise<MemorySample> {
     };
     child.on("message", onMessage);
     child.send({ type: "mem", id });
+  });
+}
+
+function profileCommand(child: ChildProcess, id: number, stopIt: boolean, file?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: { type?: string; id?: number; error?: string }) => {
+      if (m.type !== "profiled" || m.id !== id) return;
+      child.off("message", onMessage);
+      if (m.error) reject(new Error(m.error));
+      else resolve();
+    };
+    child.on("message", onMessage);
+    child.send({ type: "profile", id, stop: stopIt, file });
   });
 }
 
