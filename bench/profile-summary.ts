@@ -36,7 +36,8 @@ export function packageOf(url: string, functionName: string): string {
 export function summarizeProfile(profile: Profile, top = 25) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
-  for (const [i, id] of profile.samples.entries()) self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  for (const [i, id] of profile.samples.entries())
+    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
   const pkg = new Map<string, number>();
   const fn = new Map<string, { pkg: string; us: number }>();
   let busy = 0;

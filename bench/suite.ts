@@ -147,18 +147,22 @@ async function main() {
     noteLoad("after memory");
 
     const handshakes: HandshakeRun[] = [];
-    for (let rep = 0; rep < config.reps; rep++) {
-      for (const s of orderFor(rep, systems))
-        handshakes.push(await measureHandshakes(worker, servers[s], config, rep));
-    }
+    await profiled("handshake", async () => {
+      for (let rep = 0; rep < (wanted("handshake") ? config.reps : 0); rep++) {
+        for (const s of orderFor(rep, systems))
+          handshakes.push(await measureHandshakes(worker, servers[s], config, rep));
+      }
+    });
     noteLoad("after handshakes");
 
     const fanout: FanoutRun[] = [];
     for (const point of wanted("fanout") ? config.fanout.points : []) {
-      for (let rep = 0; rep < config.reps; rep++) {
-        for (const s of orderFor(rep, systems))
-          fanout.push(await measureFanout(worker, servers[s], config, point, rep));
-      }
+      await profiled(`fanout-${point.rooms}x${point.perRoom}`, async () => {
+        for (let rep = 0; rep < config.reps; rep++) {
+          for (const s of orderFor(rep, systems))
+            fanout.push(await measureFanout(worker, servers[s], config, point, rep));
+        }
+      });
       noteLoad(`after fan-out ${point.rooms}x${point.perRoom}@${point.payload}`);
     }
 
