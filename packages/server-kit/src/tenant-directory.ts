@@ -101,7 +101,8 @@ export function findBySecret(
   const hash = hashSecret(secret);
   if (!hashesEqual(stored.hash, hash)) return undefined;
   liveSecretHashes.set(secret, hash);
-  if (liveSecretHashes.size > LIVE_SECRET_HASHES) liveSecretHashes.delete(liveSecretHashes.keys().next().value!);
+  if (liveSecretHashes.size > LIVE_SECRET_HASHES)
+    liveSecretHashes.delete(liveSecretHashes.keys().next().value!);
   return app;
 }
 
