@@ -10,6 +10,7 @@
  *   npm run bench -- --quick        # under 3 minutes: fewer points, one repetition
  *   options: --reps N  --out FILE  --no-doc  --no-cluster  --profile DIR (a CPU profile of Relaybase and B1 per path)
  *            --only rss,memory,handshake,fanout,rest,cluster (a subset; the doc is then not written)
+ *            --before DIR (another checkout, with its node_modules, run as a fourth system: before/after ratios)
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -70,7 +71,8 @@ const config: SuiteConfig = quick
       },
       rest: { connections: 32, warmupMs: 1000, durationMs: 5000 },
     };
-const systems: SuiteSystem[] = ["relaybase", "b1", "b0"];
+const beforeRoot = args.before ? `${resolve(args.before)}/` : undefined;
+const systems: SuiteSystem[] = beforeRoot ? ["relaybase", "b1", "b0", "before"] : ["relaybase", "b1", "b0"];
 const out = resolve(root, args.out ?? `bench/results/suite${quick ? "-quick" : ""}.json`);
 const profileDir = args.profile ? resolve(root, args.profile) : undefined;
 const only = args.only ? new Set(args.only.split(",")) : undefined;
@@ -124,7 +126,8 @@ async function main() {
   };
   process.once("SIGINT", () => void stopAll().finally(() => process.exit(130)));
   try {
-    for (const s of systems) servers[s] = await startServer(s);
+    for (const s of systems)
+      servers[s] = await startServer(s, s === "before" && beforeRoot ? { root: beforeRoot } : {});
     /** With --profile: one CPU profile per path of Relaybase and B1. */
     const profiled = async <T>(path: string, run: () => Promise<T>): Promise<T> => {
       if (!profileDir) return run();

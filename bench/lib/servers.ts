@@ -7,7 +7,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { root } from "./rig.js";
 import type { MemorySample } from "./servers/probe.js";
 
-export type SuiteSystem = "relaybase" | "b1" | "b0";
+/** `before`: Relaybase from another checkout (`--before DIR`), for before/after ratios in one run. */
+export type SuiteSystem = "relaybase" | "b1" | "b0" | "before";
 
 export interface ServerInfo {
   url: string;
@@ -32,23 +33,19 @@ const scripts: Record<SuiteSystem, string> = {
   relaybase: "bench/lib/servers/relaybase.ts",
   b1: "bench/lib/b2-node.ts",
   b0: "bench/lib/servers/b0.ts",
+  before: "bench/lib/servers/relaybase.ts",
 };
 
 export async function startServer(
   system: SuiteSystem,
-  options: { profileDir?: string; env?: Record<string, string> } = {},
+  options: { env?: Record<string, string>; root?: string } = {},
 ): Promise<BenchServer> {
+  const base = options.root ?? root;
   const flags = ["--expose-gc", "--import", "tsx"];
-  if (options.profileDir)
-    flags.unshift(
-      "--cpu-prof",
-      `--cpu-prof-dir=${options.profileDir}`,
-      `--cpu-prof-name=${system}-${Date.now()}.cpuprofile`,
-    );
   const env: Record<string, string | undefined> = { ...process.env, ...options.env };
   delete env.REDIS_URL; // B1: no adapter
-  const child = spawn(process.execPath, [...flags, `${root}${scripts[system]}`], {
-    cwd: root,
+  const child = spawn(process.execPath, [...flags, `${base}${scripts[system]}`], {
+    cwd: base,
     env,
     stdio: ["ignore", "ignore", "pipe", "ipc"],
   });

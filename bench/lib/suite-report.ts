@@ -152,6 +152,27 @@ export function renderSuite(r: SuiteReport, targets: Target[]): string {
   both("REST max 2xx/s (32 keep-alive connections)", r.rest, (x: RestRun) => x.max.perSecond);
   both("server CPU per REST publish", r.rest, (x: RestRun) => x.max.serverUsPerRequest);
   both("REST HTTP p99 at half of each system's max", r.rest, (x: RestRun) => x.half.latency.p99);
+  if (r.memory.some((m) => m.system === "before") || r.rest.some((x) => x.system === "before")) {
+    p();
+    p("**This tree ÷ the `--before` tree** (same run, paired by repetition):");
+    p();
+    p("| figure | after ÷ before |");
+    p("|---|---:|");
+    const ab = (label: string, runs: { system: SuiteSystem; rep: number }[], f: (x: never) => number) =>
+      p(`| ${label} | ${fmtSpread(pairedRatio(runs, "relaybase", "before", f as never), fmtRatio)} |`);
+    for (const point of [...new Set(r.fanout.map((f) => f.point))]) {
+      ab(`fan-out ${point}: max deliveries/s`, fan(r, point), (f: FanoutRun) => f.maxDeliveriesPerSecond);
+      ab(`fan-out ${point}: server CPU per delivery`, fan(r, point), (f: FanoutRun) => f.serverUsPerDelivery);
+    }
+    ab("handshakes/s", r.handshakes, (h: HandshakeRun) => h.perSecond);
+    ab("server CPU per handshake", r.handshakes, (h: HandshakeRun) => h.serverUsPerHandshake);
+    ab("REST max 2xx/s", r.rest, (x: RestRun) => x.max.perSecond);
+    ab("server CPU per REST publish", r.rest, (x: RestRun) => x.max.serverUsPerRequest);
+    ab("REST HTTP p99 at half of max", r.rest, (x: RestRun) => x.half.latency.p99);
+    const a = mem(r, "relaybase");
+    const b = mem(r, "before");
+    if (a && b) p(`| idle heap per connection | ${fmtRatio(a.heapKiB / b.heapKiB)} |`);
+  }
   p();
   p("**Absolute** (median (range) over repetitions):");
   p();

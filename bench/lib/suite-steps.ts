@@ -33,10 +33,11 @@ export function orderFor(rep: number, systems: SuiteSystem[]): SuiteSystem[] {
 }
 
 function specOf(server: BenchServer): Omit<SubscriberSpec, "room"> {
+  const relaybase = server.system === "relaybase" || server.system === "before";
   return {
-    system: server.system,
+    system: server.system === "before" ? "relaybase" : server.system,
     url: server.info.url,
-    ...(server.system === "relaybase" ? { auth: { key: server.info.key! } } : {}),
+    ...(relaybase ? { auth: { key: server.info.key! } } : {}),
   };
 }
 
