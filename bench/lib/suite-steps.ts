@@ -136,8 +136,13 @@ export interface FanoutRun {
   point: string;
   /** Highest deliveries/s with no loss and p99 < 100 ms (0 if none passed). */
   maxDeliveriesPerSecond: number;
-  /** Server CPU per delivery, median of the steps that passed (µs). */
+  /** Server CPU per delivery, median of the steps that passed (µs; of all steps if none did). */
   serverUsPerDelivery: number;
+  /**
+   * Deliveries/s one core would sustain at the lowest CPU per delivery seen (1e6 ÷ µs): what
+   * the CPU allows, when scheduling noise on a shared machine kept every step over 100 ms.
+   */
+  cpuCapacity: number;
   steps: FanoutStep[];
 }
 
@@ -216,7 +221,8 @@ export async function measureFanout(
     rep,
     point: pointName(point),
     maxDeliveriesPerSecond: Math.max(0, ...passed.map((s) => s.deliveriesPerSecond)),
-    serverUsPerDelivery: spread(passed.map((s) => s.serverUsPerDelivery)).median,
+    serverUsPerDelivery: spread((passed.length ? passed : steps).map((s) => s.serverUsPerDelivery)).median,
+    cpuCapacity: 1e6 / Math.min(...steps.map((s) => s.serverUsPerDelivery)),
     steps,
   };
 }
