@@ -198,7 +198,7 @@ async function main() {
       fanout,
       rest,
       cluster,
-      command: `npm run bench${quick ? " -- --quick" : ""}`,
+      command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
     };
     const targets = suiteTargets(report);
     for (const t of targets) console.log(`${t.pass ? "PASS" : "FAIL"}  ${t.name}: ${t.measured}`);
