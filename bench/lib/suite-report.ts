@@ -126,6 +126,12 @@ export function renderSuite(r: SuiteReport, targets: Target[]): string {
   p(
     `Machine: ${r.facts.nproc} × ${r.facts.cpu}, ${r.facts.memGiB} GiB, Node ${r.facts.node}; servers pinned to core 0, generator to core 1: ${r.facts.pinned}. **Load average (1 min) during the run: ${Math.min(...loads)}–${Math.max(...loads)}** (${r.loads.map((l) => `${l.at} ${l.load1}`).join(", ")}).`,
   );
+  if (Math.max(...loads) > r.facts.nproc) {
+    p();
+    p(
+      `**The machine was busy** (load average above its ${r.facts.nproc} cores): latency-based figures (max deliveries/s with p99 < 100 ms, REST p99) measure the machine's queueing more than the servers; CPU per operation ratios are the steadier figures, and even they inflate under contention.`,
+    );
+  }
   p();
   p("**Targets** (ratios of medians over repetitions, same run):");
   p();
