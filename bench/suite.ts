@@ -7,7 +7,7 @@
  * bench/results/suite[-quick].json and the generated section of docs/benchmarks.md.
  *
  *   npm run bench                   # full: ~25 min of work
- *   npm run bench -- --quick        # under 3 minutes: fewer points, one repetition
+ *   npm run bench -- --quick        # ~2.5 min on a quiet machine: fewer points, one repetition
  *   options: --reps N  --out FILE  --no-doc  --no-cluster  --profile DIR (a CPU profile of Relaybase and B1 per path)
  *            --only rss,memory,handshake,fanout,rest,cluster (a subset; the doc is then not written)
  *            --before DIR (another checkout, with its node_modules, run as a fourth system: before/after ratios)
@@ -40,8 +40,8 @@ const log = (...m: unknown[]) => console.error(...m);
 const config: SuiteConfig = quick
   ? {
       reps: Number(args.reps ?? 1),
-      memory: { from: 500, to: 1500 },
-      handshake: { concurrency: 50, warmupMs: 500, durationMs: 2500 },
+      memory: { from: 400, to: 1200 },
+      handshake: { concurrency: 50, warmupMs: 500, durationMs: 2000 },
       fanout: {
         points: [
           { rooms: 1, perRoom: 1000, payload: 100 },
@@ -49,11 +49,11 @@ const config: SuiteConfig = quick
         ],
         warmupMs: 500,
         measureMs: 2000,
-        drainMs: 2000,
+        drainMs: 1500,
         factors: [0.8, 1.05],
         maxGeneratorCpu: 0.75,
       },
-      rest: { connections: 32, warmupMs: 500, durationMs: 2500 },
+      rest: { connections: 32, warmupMs: 500, durationMs: 2000 },
     }
   : {
       reps: Number(args.reps ?? 3),
@@ -82,7 +82,7 @@ const wanted = (path: string) => !only || only.has(path);
 async function runCluster(): Promise<unknown> {
   const file = resolve(root, `bench/results/suite-cluster${quick ? "-quick" : ""}.json`);
   const clusterArgs = quick
-    ? ["--rates", "300", "--runs", "1", "--warmup", "1000", "--measure", "3000", "--drain", "2000"]
+    ? ["--rates", "300", "--runs", "1", "--warmup", "1000", "--measure", "2500", "--drain", "1500"]
     : ["--rates", "500", "--runs", String(config.reps), "--measure", "6000"];
   const child = spawn(
     process.execPath,
