@@ -1,5 +1,6 @@
 /**
- * Baseline B2 (shared/BENCH.md): one bare Socket.IO 4.8 server of a two-node cluster,
+ * Baselines B1 and B2 (shared/BENCH.md). Without REDIS_URL this is B1: one bare Socket.IO
+ * 4.8 server, in-memory adapter. With it, B2: one bare Socket.IO 4.8 server of a two-node cluster,
  * WebSocket only, the first HTTP request discarded, in-memory rooms, and
  * `@socket.io/redis-streams-adapter` (one stream) on the same Redis as Relaybase, under
  * its own stream name so neither system reads the other's traffic. No auth, no tenancy,
@@ -9,18 +10,20 @@
  * `POST /publish { room, event, data }` → `io.to(room).emit("message", { room, event, data, ts })`
  * → 202. Clients `subscribe` `{ room }` with an ack, as on Relaybase.
  *
- * Environment: PORT, REDIS_URL, STREAM_NAME (default "bench-b2").
+ * Environment: PORT, REDIS_URL (unset: B1), STREAM_NAME (default "bench-b2"). Started with
+ * an IPC channel (bench/lib/servers.ts), it answers the memory probe (servers/probe.ts).
  */
 import { createServer } from "node:http";
 import { createAdapter } from "@socket.io/redis-streams-adapter";
 import { createClient } from "redis";
 import { Server } from "socket.io";
+import { serveProbe } from "./servers/probe.js";
 
 const port = Number(process.env.PORT ?? 0);
 const streamName = process.env.STREAM_NAME ?? "bench-b2";
-const redis = createClient({ url: process.env.REDIS_URL ?? "redis://127.0.0.1:6379" });
-redis.on("error", () => {});
-await redis.connect();
+const redis = process.env.REDIS_URL ? createClient({ url: process.env.REDIS_URL }) : undefined;
+redis?.on("error", () => {});
+await redis?.connect();
 
 const httpServer = createServer((req, res) => {
   if (req.method === "GET" && req.url === "/readyz") {
@@ -52,7 +55,9 @@ const httpServer = createServer((req, res) => {
 
 const io = new Server(httpServer, {
   transports: ["websocket"],
-  adapter: createAdapter(redis, { streamCount: 1, streamName, channelPrefix: streamName }),
+  ...(redis
+    ? { adapter: createAdapter(redis, { streamCount: 1, streamName, channelPrefix: streamName }) }
+    : {}),
 });
 io.engine.on("connection", (raw: { request: unknown }) => {
   raw.request = null;
@@ -67,12 +72,15 @@ io.on("connection", (socket) => {
 
 httpServer.listen(port, "127.0.0.1", () => {
   const address = httpServer.address();
-  console.error(`b2 node listening on ${typeof address === "object" && address ? address.port : port}`);
+  const listeningPort = typeof address === "object" && address ? address.port : port;
+  console.error(`b${redis ? 2 : 1} node listening on ${listeningPort}`);
+  const url = `http://127.0.0.1:${listeningPort}`;
+  if (process.send) serveProbe({ url, publishUrl: `${url}/publish` }, async () => void io.close());
 });
 
 const stop = () => {
   io.close();
-  redis.quit().finally(() => process.exit(0));
+  (redis?.quit() ?? Promise.resolve()).finally(() => process.exit(0));
 };
-process.on("SIGTERM", stop);
+if (!process.send) process.on("SIGTERM", stop);
 process.on("SIGINT", stop);

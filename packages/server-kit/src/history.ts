@@ -74,10 +74,21 @@ export interface RoomHistory {
 interface RoomState {
   epoch: string;
   offset: number;
-  /** Oldest first. */
-  entries: StoredMessage[];
+  /**
+   * Oldest first, from `head` on. Trimming moves `head` instead of shifting the array
+   * (`splice(0, n)` on every append was O(kept entries)); the trimmed slots are cleared
+   * and dropped in bulk by `#trim` once they are half the array.
+   */
+  entries: (StoredMessage | undefined)[];
+  head: number;
   ids: Map<string, number>;
 }
+
+/** Trimmed slots tolerated before the array is compacted (and at least half of it). */
+const COMPACT_AFTER = 1024;
+
+/** The entries a room keeps, oldest first. */
+const kept = (room: RoomState): StoredMessage[] => room.entries.slice(room.head) as StoredMessage[];
 
 /**
  * In-process history. Rooms keep their offset and epoch for the life of the process
@@ -102,7 +113,7 @@ export class MemoryRoomHistory implements RoomHistory {
     const existing = room.ids.get(message.id);
     if (existing !== undefined) {
       // Offsets in `entries` are contiguous, so the first message is found by position.
-      const stored = room.entries[existing - (room.entries[0]?.offset ?? existing)];
+      const stored = room.entries[room.head + existing - (room.entries[room.head]?.offset ?? existing)];
       return { offset: existing, epoch: room.epoch, duplicate: true, ...(stored ? { stored } : {}) };
     }
     room.offset += 1;
@@ -124,10 +135,10 @@ export class MemoryRoomHistory implements RoomHistory {
     if (since.epoch !== room.epoch || since.offset > room.offset) {
       return { position, recovered: false, messages: [] };
     }
-    const oldest = room.entries[0]?.offset ?? room.offset + 1;
+    const oldest = room.entries[room.head]?.offset ?? room.offset + 1;
     // Everything after `since` must still be here: the next one it needs is since+1.
     const recovered = since.offset + 1 >= oldest;
-    const messages = room.entries.filter((m) => m.offset > since.offset);
+    const messages = kept(room).filter((m) => m.offset > since.offset);
     return { position, recovered, messages: recovered ? messages : [] };
   }
 
@@ -138,8 +149,10 @@ export class MemoryRoomHistory implements RoomHistory {
     const limit = Math.max(0, Math.floor(query.limit));
     const messages =
       query.direction === "forward"
-        ? room.entries.filter((m) => m.offset > (query.since ?? 0)).slice(0, limit)
-        : room.entries
+        ? kept(room)
+            .filter((m) => m.offset > (query.since ?? 0))
+            .slice(0, limit)
+        : kept(room)
             .filter((m) => m.offset < (query.since ?? room.offset + 1))
             .reverse()
             .slice(0, limit);
@@ -149,7 +162,7 @@ export class MemoryRoomHistory implements RoomHistory {
   #room(roomKey: string): RoomState {
     let room = this.#rooms.get(roomKey);
     if (!room) {
-      room = { epoch: randomId(8), offset: 0, entries: [], ids: new Map() };
+      room = { epoch: randomId(8), offset: 0, entries: [], head: 0, ids: new Map() };
       this.#rooms.set(roomKey, room);
     }
     return room;
@@ -157,10 +170,19 @@ export class MemoryRoomHistory implements RoomHistory {
 
   #trim(room: RoomState, limits: RetentionLimits): void {
     const oldestTs = this.#now() - limits.ttlMs;
-    let drop = Math.max(0, room.entries.length - limits.maxEntries);
-    while (drop < room.entries.length && (room.entries[drop]?.ts ?? Infinity) < oldestTs) drop++;
+    const { entries, head } = room;
+    const count = entries.length - head;
+    let drop = Math.max(0, count - limits.maxEntries);
+    while (drop < count && (entries[head + drop]?.ts ?? Infinity) < oldestTs) drop++;
     if (drop === 0) return;
-    for (const m of room.entries.slice(0, drop)) room.ids.delete(m.id);
-    room.entries.splice(0, drop);
+    for (let i = head; i < head + drop; i++) {
+      room.ids.delete(entries[i]!.id);
+      entries[i] = undefined;
+    }
+    room.head = head + drop;
+    if (room.head >= COMPACT_AFTER && room.head * 2 >= entries.length) {
+      room.entries = entries.slice(room.head);
+      room.head = 0;
+    }
   }
 }

@@ -97,8 +97,12 @@ export interface DailyQuota {
 
 /** The UTC day of a moment, `YYYY-MM-DD`: the quota's period. */
 export function utcDay(now: number): string {
-  return new Date(now).toISOString().slice(0, 10);
+  // Asked on every publish; the answer changes once a day.
+  const day = Math.floor(now / 86_400_000);
+  if (day !== lastDay.index) lastDay = { index: day, text: new Date(now).toISOString().slice(0, 10) };
+  return lastDay.text;
 }
+let lastDay = { index: Number.NaN, text: "" };
 
 /** The next UTC midnight after `now`, in ms since the epoch: when the quota resets. */
 export function nextUtcMidnight(now: number): number {

@@ -15,7 +15,7 @@ import {
 } from "@relaybase/protocol";
 import { type DebugTap, debugPreview } from "./debug-tap.js";
 import type { RetentionLimits, RoomHistory, StoredMessage } from "./history.js";
-import { randomId } from "./keys.js";
+import { newMessageId } from "./keys.js";
 import { connectionRoomKey, roomKey, userRoomKey } from "./rooms.js";
 import type { AppRuntime } from "./tenant-directory.js";
 import type { PublishObserver } from "./usage-meter.js";
@@ -130,7 +130,7 @@ export class Publisher {
     const { app, userId, event, data } = input;
     if (!isValidUserId(userId)) throw new RelaybaseError("INVALID_USER_ID");
     const bytes = input.validatedSize ?? Publisher.validateContent(app, event, data);
-    const id = input.id ?? `m_${randomId(16)}`;
+    const id = input.id ?? newMessageId();
     const message: UserMessage = { user: userId, event, data, id, ts: Date.now() };
     await this.fanout.deliverToUser(userRoomKey(app.appId, userId), message);
     this.observer?.published(app.appId, bytes);
@@ -155,7 +155,7 @@ export class Publisher {
     const { app, room, event, data } = input;
     const bytes = input.validatedSize ?? Publisher.validate(app, room, event, data, input.exceptConnectionId);
     const key = roomKey(app.appId, room);
-    const id = input.id ?? `m_${randomId(16)}`;
+    const id = input.id ?? newMessageId();
     const ts = Date.now();
     const message = { id, event, data, ts, ...(input.from ? { from: input.from } : {}) };
     const result = await this.history.append(key, message, retentionOf(app));

@@ -102,5 +102,28 @@ export function findBySecret(
   const app = lookup(keyId);
   const stored = app?.secretKeys.find((k) => k.keyId === keyId);
   if (!app || !stored) return undefined;
-  return hashesEqual(stored.hash, hashSecret(secret)) ? app : undefined;
+  const known = liveSecretHashes.get(secret);
+  if (known !== undefined && hashesEqual(stored.hash, known)) {
+    // Most recently used last, so the oldest is the first to go.
+    liveSecretHashes.delete(secret);
+    liveSecretHashes.set(secret, known);
+    return app;
+  }
+  const hash = hashSecret(secret);
+  if (!hashesEqual(stored.hash, hash)) return undefined;
+  liveSecretHashes.set(secret, hash);
+  if (liveSecretHashes.size > LIVE_SECRET_HASHES)
+    liveSecretHashes.delete(liveSecretHashes.keys().next().value!);
+  return app;
 }
+
+/**
+ * SHA-256 of secret keys that matched a live key lately (a server sends the same key on
+ * every request; hashing it was ~5% of a REST publish). A key's hash never changes, so the
+ * cache needs no invalidation: the lookup by key id above runs on every request, and a
+ * revoked or rotated key fails there or in the comparison, whatever is cached. Only
+ * matching keys get in, so guessed keys cannot crowd out real ones. Bounded, least
+ * recently used out.
+ */
+const LIVE_SECRET_HASHES = 1024;
+const liveSecretHashes = new Map<string, string>();

@@ -293,6 +293,10 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
   });
 
   io.on("connection", (socket) => {
+    // The upgrade request is read only by the checks above (through socket.handshake, built
+    // from it before they run); kept, it would hold its headers, buffers and socket objects
+    // for the life of the connection (Socket.IO's memory advice).
+    (socket.conn as { request: unknown }).request = null;
     if (socket.recovered) leaveRoomsNoLongerAllowed(socket);
     expiry.arm(socket);
     const { appId } = socket.data;

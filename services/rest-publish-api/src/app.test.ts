@@ -13,8 +13,8 @@ import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { createRestPublishApi, metricsOf } from "./app.js";
 
-/** A REST API with one app, logging JSON lines into `lines`. */
-async function apiWithApp() {
+/** A REST API with one app, logging JSON lines into `lines` (request lines on unless told). */
+async function apiWithApp(requestLog = true) {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -44,7 +44,7 @@ async function apiWithApp() {
     disconnectUser: () => {},
   });
   const api = createRestPublishApi({
-    config: { BODY_LIMIT_BYTES: 1_048_576 },
+    config: { BODY_LIMIT_BYTES: 1_048_576, REQUEST_LOG: requestLog },
     directory,
     publisher,
     connections: { count: async () => 0 },
@@ -83,6 +83,19 @@ describe("REST API logs and metrics", () => {
     expect(res.statusCode).toBe(401);
     expect(lines.find((l) => l.msg === "request completed")).not.toHaveProperty("appId");
     expect((await metricsOf(api).limitRefusals.get()).values).toEqual([]);
+    await api.close();
+  });
+
+  it("writes no per-request lines unless REQUEST_LOG is on", async () => {
+    const { api, app, secret, lines } = await apiWithApp(false);
+    const res = await api.inject({
+      method: "POST",
+      url: `/v1/apps/${app.appId}/publish`,
+      headers: { authorization: `Bearer ${secret}` },
+      payload: { room: "chat:x", event: "e", data: {} },
+    });
+    expect(res.statusCode).toBe(202);
+    expect(lines.filter((l) => l.msg === "incoming request" || l.msg === "request completed")).toEqual([]);
     await api.close();
   });
 });

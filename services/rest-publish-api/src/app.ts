@@ -22,7 +22,7 @@ import {
   useZodSchemas,
   type ZodTypeProvider,
 } from "@relaybase/server-kit";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { z } from "zod";
 import type { RestPublishApiConfig } from "./config.js";
 import { registerHistoryRoutes } from "./history-routes.js";
@@ -41,7 +41,7 @@ import { registerUserRoutes } from "./user-routes.js";
 
 export interface RestPublishApiDeps {
   config: Pick<RestPublishApiConfig, "BODY_LIMIT_BYTES"> &
-    Partial<Pick<RestPublishApiConfig, "METRICS_APP_LABELS">>;
+    Partial<Pick<RestPublishApiConfig, "METRICS_APP_LABELS" | "REQUEST_LOG">>;
   directory: TenantDirectory;
   /** The publish path: in-process with a realtime node when embedded. */
   publisher: Publisher;
@@ -90,6 +90,8 @@ export function createRestPublishApi(given: RestPublishApiDeps): FastifyInstance
     // Room names and user ids are up to 200 characters, more once percent-encoded
     // (Fastify's default, 100, would answer a long one 404).
     routerOptions: { maxParamLength: 1024 },
+    // Per-request info lines cost more than the rest of a publish's bookkeeping (REQUEST_LOG).
+    logController: new LogController({ disableRequestLogging: !deps.config.REQUEST_LOG }),
   });
   const metrics = new RestApiMetrics(deps.metrics, deps.config.METRICS_APP_LABELS);
   metricsByApp.set(app, metrics);

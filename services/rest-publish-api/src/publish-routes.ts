@@ -127,7 +127,9 @@ export async function authorizeApp(req: FastifyRequest, directory: TenantDirecto
   const owner = await ownerOf(req, directory);
   authorized.set(req, owner.appId);
   // Every later line of this request's log names the app (Fastify's reqId is there already).
-  req.log = req.log.child({ appId: owner.appId });
+  // The request's logger is its own child, so its bindings can grow in place (a second
+  // child per request was measurable in REST profiles).
+  (req.log as Logger).setBindings({ appId: owner.appId });
   return owner;
 }
 

@@ -46,9 +46,17 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Opened
   return openPglite(join(options.dataDir, "pglite"));
 }
 
+/**
+ * Postgres' default shared_buffers (128 MB) lives in PGlite's WebAssembly memory, which
+ * never shrinks: with it the embedded process sat at ~800 MiB RSS. The control plane's
+ * embedded database is a few MB of accounts, apps and usage rollups; 8 MB of buffers
+ * holds all of it (docs/benchmarks.md, "Embedded process memory").
+ */
+const PGLITE_SETTINGS = ["-c", "shared_buffers=8MB"];
+
 async function openPglite(dir: string): Promise<OpenedDatabase> {
   await mkdir(dir, { recursive: true });
-  const client = new PGlite(dir);
+  const client = new PGlite(dir, { startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS] });
   const db = drizzlePglite({ client, schema });
   try {
     await migratePglite(db, { migrationsFolder });
