@@ -81,7 +81,7 @@ function RoomDetail({ appId, room }: { appId: string; room: string }) {
   if (detail.isError) return <p className="note error">{describeError(detail.error)}</p>;
   const d = detail.data;
   return (
-    <div className="stack" aria-label={`Room ${room}`} role="region">
+    <section className="stack" aria-label={`Room ${room}`}>
       <h3>
         <code>{d.room}</code>
       </h3>
@@ -157,6 +157,6 @@ function RoomDetail({ appId, room }: { appId: string; room: string }) {
       <p className="muted small">
         Newest first, by offset; only what the room's history keeps (the plan's history size and age).
       </p>
-    </div>
+    </section>
   );
 }
