@@ -77,6 +77,9 @@ function runVite(outDir: string): Promise<void> {
       [vite, "build", "--outDir", outDir, "--emptyOutDir", "--logLevel", "warn"],
       {
         cwd: CONSOLE,
+        // Always the production bundle: under vitest NODE_ENV=test would reach Vite and
+        // build React's development bundle (565 KB), which a later `npm start` would serve.
+        env: { ...process.env, NODE_ENV: "production" },
         stdio: ["ignore", "pipe", "pipe"],
       },
     );
