@@ -45,6 +45,19 @@ const services = {
   "rest-api": { schema: restPublishApiConfigSchema, load: loadRestPublishApiConfig },
 } as const;
 
+type Component = keyof typeof services;
+
+/** The full environment of a component's container, Secrets filled from placeholderSecrets. */
+function serviceEnv(objects: K8sObject[], component: Component): Record<string, string> {
+  const env = containerEnv(objects, find(objects, "Deployment", name(component)));
+  const full = { ...env.values };
+  for (const [variable, ref] of Object.entries(env.fromSecrets)) {
+    expect(placeholderSecrets[variable], `${variable} from ${ref.secret}`).toBeDefined();
+    full[variable] = placeholderSecrets[variable] ?? "";
+  }
+  return full;
+}
+
 describe("helm lint", () => {
   it.each(allSets.map((set) => [label(set), set]))("passes --strict with %s", (_label, set) => {
     const result = helm(["lint", "--strict", chartDir, ...valuesArgs(set)]);
@@ -66,20 +79,14 @@ describe.each(allSets.map((set) => [label(set), set]))("helm template with %s", 
 
   it("gives each container only variables its service reads, with values its config schema accepts", () => {
     for (const deployment of deployments) {
-      const component = deployment.metadata.labels?.["app.kubernetes.io/component"] as keyof typeof services;
+      const component = deployment.metadata.labels?.["app.kubernetes.io/component"] as Component;
       const service = services[component];
-      const env = containerEnv(objects, deployment);
-      const names = [...Object.keys(env.values), ...Object.keys(env.fromSecrets)];
+      const full = serviceEnv(objects, component);
       const known = Object.keys(service.schema.shape);
       expect(
-        names.filter((n) => !known.includes(n)),
+        Object.keys(full).filter((n) => !known.includes(n)),
         component,
       ).toEqual([]);
-      const full = { ...env.values };
-      for (const [variable, ref] of Object.entries(env.fromSecrets)) {
-        expect(placeholderSecrets[variable], `${variable} from ${ref.secret}`).toBeDefined();
-        full[variable] = placeholderSecrets[variable] ?? "";
-      }
       expect(() => service.load(full), component).not.toThrow();
       expect(full.HOST).toBe("0.0.0.0");
       expect(full.REDIS_URL, `${component} needs Redis in a cluster`).toBeTruthy();
@@ -237,6 +244,95 @@ describe("scaling and disruptions", () => {
   });
 });
 
+describe("service settings", () => {
+  /** Variables the chart sets from values, by component: its defaults must be the code's. */
+  const settings: Record<Component, string[]> = {
+    "realtime-node": ["PRESENCE_GRACE_MS", "PRESENCE_LEASE_MS", "ROOM_LEASE_MS", "ROOM_WEBHOOK_DEBOUNCE_MS"],
+    "rest-api": ["REQUEST_LOG"],
+    "control-plane": [
+      "SIGNUPS_PER_HOUR",
+      "LOGIN_ATTEMPTS_PER_MINUTE",
+      "WEBHOOK_DISPATCHER",
+      "WEBHOOK_ALLOW_PRIVATE_URLS",
+      "WEBHOOK_ALLOW_HTTP",
+      "WEBHOOK_TIMEOUT_MS",
+      "WEBHOOK_RETRY_SCHEDULE_MS",
+      "WEBHOOK_CONCURRENCY",
+    ],
+  };
+  const loaded = (objects: K8sObject[], component: Component, without: string[] = []) => {
+    const env = serviceEnv(objects, component);
+    for (const variable of without) delete env[variable];
+    return services[component].load(env) as unknown as Record<string, unknown>;
+  };
+
+  it("defaults to what each service does when the variable is unset", () => {
+    const objects = render();
+    for (const [component, variables] of Object.entries(settings) as [Component, string[]][]) {
+      const fromChart = loaded(objects, component);
+      const unset = loaded(objects, component, variables);
+      for (const variable of variables) expect(fromChart[variable], variable).toEqual(unset[variable]);
+    }
+    const cp = find(objects, "ConfigMap", name("control-plane")).data ?? {};
+    expect(cp.WEBHOOK_DISPATCHER, "every control-plane pod delivers webhooks").toBe("true");
+    expect(cp.WEBHOOK_ALLOW_PRIVATE_URLS).toBe("false");
+    expect(cp.WEBHOOK_ALLOW_HTTP).toBe("false");
+    expect(cp, "empty retryScheduleMs leaves the code's schedule").not.toHaveProperty(
+      "WEBHOOK_RETRY_SCHEDULE_MS",
+    );
+  });
+
+  it("passes each value to the ConfigMap of its component, where the service reads it", () => {
+    const objects = render(
+      [
+        ...["realtimeNode.presenceGraceMs=0", "realtimeNode.presenceLeaseMs=8000"],
+        ...["realtimeNode.roomLeaseMs=7000", "realtimeNode.roomWebhookDebounceMs=1500"],
+        "restApi.requestLog=true",
+        ...[
+          "controlPlane.signupsPerHour=200",
+          "controlPlane.loginAttemptsPerMinute=30",
+          "controlPlane.trustProxy=2",
+        ],
+        ...["controlPlane.webhooks.dispatcher=false", "controlPlane.webhooks.allowPrivateUrls=true"],
+        ...["controlPlane.webhooks.allowHttp=true", "controlPlane.webhooks.timeoutMs=5000"],
+        ...["controlPlane.webhooks.retryScheduleMs=1000\\,60000", "controlPlane.webhooks.concurrency=64"],
+      ].flatMap((set) => ["--set", set]),
+    );
+    expect(loaded(objects, "realtime-node")).toMatchObject({
+      PRESENCE_GRACE_MS: 0,
+      PRESENCE_LEASE_MS: 8000,
+      ROOM_LEASE_MS: 7000,
+      ROOM_WEBHOOK_DEBOUNCE_MS: 1500,
+    });
+    expect(loaded(objects, "rest-api")).toMatchObject({ REQUEST_LOG: true });
+    expect(loaded(objects, "control-plane")).toMatchObject({
+      SIGNUPS_PER_HOUR: 200,
+      LOGIN_ATTEMPTS_PER_MINUTE: 30,
+      TRUST_PROXY: 2,
+      WEBHOOK_DISPATCHER: false,
+      WEBHOOK_ALLOW_PRIVATE_URLS: true,
+      WEBHOOK_ALLOW_HTTP: true,
+      WEBHOOK_TIMEOUT_MS: 5000,
+      WEBHOOK_RETRY_SCHEDULE_MS: [1000, 60000],
+      WEBHOOK_CONCURRENCY: 64,
+    });
+    // Each lands in its own component's ConfigMap only.
+    const data = (component: Component) => find(objects, "ConfigMap", name(component)).data ?? {};
+    expect(data("control-plane")).toMatchObject({
+      WEBHOOK_RETRY_SCHEDULE_MS: "1000,60000",
+      TRUST_PROXY: "2",
+    });
+    expect(data("realtime-node")).not.toHaveProperty("WEBHOOK_DISPATCHER");
+    expect(data("rest-api")).not.toHaveProperty("PRESENCE_LEASE_MS");
+  });
+
+  it("counts the login and signup limits per client behind the ingress (one proxy hop)", () => {
+    const objects = render();
+    expect(loaded(objects, "control-plane").TRUST_PROXY).toBe(1);
+    expect(loaded(objects, "realtime-node").TRUST_PROXY).toBe(1);
+  });
+});
+
 describe("credentials", () => {
   it("reads every credential from existingSecret under the key names given", () => {
     const objects = render(valuesArgs("existing-secret-values.yaml"));
@@ -357,6 +453,19 @@ describe("values that are refused", () => {
     ["a replica count that is not a number", ["--set-string", "restApi.replicaCount=two"], /replicaCount/],
     ["an unknown log level", ["--set", "logLevel=loud"], /logLevel/],
     [
+      "a webhook timeout the control plane refuses",
+      ["--set", "controlPlane.webhooks.timeoutMs=90000"],
+      /timeoutMs/,
+    ],
+    [
+      "a retry schedule that is not comma-separated milliseconds",
+      ["--set", "controlPlane.webhooks.retryScheduleMs=5s"],
+      /retryScheduleMs/,
+    ],
+    ["a presence lease under a second", ["--set", "realtimeNode.presenceLeaseMs=500"], /presenceLeaseMs/],
+    ["a signup limit of zero", ["--set", "controlPlane.signupsPerHour=0"], /signupsPerHour/],
+    ["a request log flag that is not a boolean", ["--set-string", "restApi.requestLog=yes"], /requestLog/],
+    [
       "an ingress controller the chart has no annotations for",
       ["--set", "ingress.controller=haproxy"],
       /controller/,
@@ -385,6 +494,9 @@ describe("values that are refused", () => {
     expect(validate({ realtimeNode: { replicas: 3 } })).toBe(false);
     expect(validate({ restApi: { replicaCount: "two" } })).toBe(false);
     expect(validate({ externalRedis: { url: "redis://redis-master:6379/0" } })).toBe(true);
+    expect(validate({ controlPlane: { webhooks: { retryScheduleMs: "5s" } } })).toBe(false);
+    expect(validate({ controlPlane: { webhooks: { retryScheduleMs: "5000,30000" } } })).toBe(true);
+    expect(validate({ controlPlane: { webhooks: { allowHttp: "true" } } })).toBe(false);
   });
 });
 
