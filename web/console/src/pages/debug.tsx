@@ -4,6 +4,7 @@ import { type FormEvent, useEffect, useRef, useState } from "react";
 import { Link } from "wouter";
 import { type App, describeError, runtimeConfigQuery } from "../api";
 import { type Arrival, listen, openLiveClient } from "../live";
+import { usePausableRows } from "../pausable-rows";
 import { Empty, ErrorNote, Field, formatBytes, Loading } from "../ui";
 import { keysQuery } from "./keys";
 import { LiveTail } from "./live-tail";
@@ -101,11 +102,7 @@ function Debugger({
   appId: string;
 }) {
   const [watched, setWatched] = useState<string[]>([]);
-  const [rows, setRows] = useState<Row[]>([]);
-  const [paused, setPaused] = useState(false);
-  const held = useRef<Row[]>([]);
-  const [heldCount, setHeldCount] = useState(0);
-  const pausedRef = useRef(false);
+  const { rows, paused, heldCount, add: addRows, togglePause, clear } = usePausableRows<Row>(BUFFER);
   const stops = useRef(new Map<string, () => void>());
   const [filterRoom, setFilterRoom] = useState("");
   const [filterEvent, setFilterEvent] = useState("");
@@ -118,15 +115,7 @@ function Debugger({
     [],
   );
 
-  const add = (a: Arrival) => {
-    const row = toRow(a);
-    if (pausedRef.current) {
-      held.current = [row, ...held.current].slice(0, BUFFER);
-      setHeldCount(held.current.length);
-    } else {
-      setRows((list) => [row, ...list].slice(0, BUFFER));
-    }
-  };
+  const add = (a: Arrival) => addRows([toRow(a)]);
 
   const watch = async (name: string): Promise<boolean> => {
     if (stops.current.has(name)) return true;
@@ -151,17 +140,6 @@ function Debugger({
     stops.current.get(name)?.();
     stops.current.delete(name);
     setWatched((list) => list.filter((r) => r !== name));
-  };
-  const togglePause = () => {
-    const next = !paused;
-    pausedRef.current = next;
-    setPaused(next);
-    if (!next) {
-      const flushed = held.current;
-      held.current = [];
-      setHeldCount(0);
-      setRows((list) => [...flushed, ...list].slice(0, BUFFER));
-    }
   };
 
   const shown = rows.filter(
@@ -210,7 +188,7 @@ function Debugger({
             <button type="button" className="secondary small" onClick={togglePause} aria-pressed={paused}>
               {paused ? `Resume${heldCount ? ` (${heldCount} new)` : ""}` : "Pause"}
             </button>
-            <button type="button" className="secondary small" onClick={() => setRows([])}>
+            <button type="button" className="secondary small" onClick={clear}>
               Clear
             </button>
           </div>

@@ -4,8 +4,9 @@ import {
   type DebugEvent,
   type DebugEventKind,
 } from "@relaybase/sdk";
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useState } from "react";
 import { openDebugTail } from "../live";
+import { usePausableRows } from "../pausable-rows";
 import { Empty, ErrorNote, Field, formatBytes } from "../ui";
 
 /** Rows kept (and held while paused); older ones fall off. */
@@ -35,11 +36,7 @@ export function LiveTail({
   const [openError, setOpenError] = useState<unknown>();
   /** Subscribed: from here on the tail hears everything (under the cap). */
   const [watching, setWatching] = useState(false);
-  const [rows, setRows] = useState<Row[]>([]);
-  const [paused, setPaused] = useState(false);
-  const pausedRef = useRef(false);
-  const held = useRef<Row[]>([]);
-  const [heldCount, setHeldCount] = useState(0);
+  const { rows, paused, heldCount, add, togglePause, clear } = usePausableRows<Row>(BUFFER);
   const [kind, setKind] = useState<"" | DebugEventKind>("");
   const [room, setRoom] = useState("");
   const [event, setEvent] = useState("");
@@ -54,12 +51,7 @@ export function LiveTail({
       frame = 0;
       const batch = pending.reverse();
       pending = [];
-      if (pausedRef.current) {
-        held.current = [...batch, ...held.current].slice(0, BUFFER);
-        setHeldCount(held.current.length);
-      } else {
-        setRows((list) => [...batch, ...list].slice(0, BUFFER));
-      }
+      add(batch);
     };
     openDebugTail({
       appId,
@@ -86,19 +78,7 @@ export function LiveTail({
       if (frame) cancelAnimationFrame(frame);
       close?.();
     };
-  }, [appId, publishableKey, realtimeUrl]);
-
-  const togglePause = () => {
-    const next = !paused;
-    pausedRef.current = next;
-    setPaused(next);
-    if (!next) {
-      const flushed = held.current;
-      held.current = [];
-      setHeldCount(0);
-      setRows((list) => [...flushed, ...list].slice(0, BUFFER));
-    }
-  };
+  }, [appId, publishableKey, realtimeUrl, add]);
 
   const shown = rows.filter(
     (r) =>
@@ -117,7 +97,7 @@ export function LiveTail({
           <button type="button" className="secondary small" onClick={togglePause} aria-pressed={paused}>
             {paused ? `Resume tail${heldCount ? ` (${heldCount} new)` : ""}` : "Pause tail"}
           </button>
-          <button type="button" className="secondary small" onClick={() => setRows([])}>
+          <button type="button" className="secondary small" onClick={clear}>
             Clear tail
           </button>
         </div>
