@@ -82,6 +82,7 @@ export async function createControlPlane(deps: ControlPlaneDeps): Promise<Contro
           await app.close();
           await services.webhooks.close();
           await services.usage.close();
+          services.mailer.close();
         } finally {
           await database.close();
         }

@@ -94,6 +94,27 @@ export const controlPlaneConfigSchema = z.object({
       "Console signups per client IP per hour (a fixed window; refused and failed signups count too). " +
         "Over it: RATE_LIMITED with Retry-After.",
     ),
+  PASSWORD_RESETS_PER_HOUR: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(5)
+    .describe(
+      "Password reset requests per email per hour, and 4× that per client IP (fixed windows, counted whether " +
+        "or not the account exists, so the limit reveals nothing). Over it: RATE_LIMITED with Retry-After.",
+    ),
+  SMTP_URL: z
+    .preprocess(unsetIfEmpty, z.url({ protocol: /^smtps?$/ }).optional())
+    .describe(
+      "Where the control plane sends mail (password reset links, team invites): `smtp://user:pass@host:587` " +
+        "(STARTTLS when the server offers it) or `smtps://user:pass@host:465` (TLS). Unset: no mail is sent; " +
+        "each mail is written to the log instead (an operator can pass the link on), and the console says so.",
+    ),
+  MAIL_FROM: z
+    .preprocess(unsetIfEmpty, z.string().min(3).max(200).optional())
+    .describe(
+      "The From of the control plane's mail, e.g. `Relaybase <no-reply@example.com>`. Unset: `Relaybase <no-reply@` + PUBLIC_URL's host + `>`.",
+    ),
   USAGE_ROLLUP_MS: z.coerce
     .number()
     .int()

@@ -14,6 +14,7 @@ import { Sessions } from "./auth/session.js";
 import { createBilling } from "./billing/index.js";
 import type { ControlPlaneConfig } from "./config.js";
 import { type OpenedDatabase, openDatabase } from "./db/index.js";
+import { createMailer } from "./mail/mailer.js";
 import { SigningKeys } from "./signing-keys.js";
 import { TenantSync } from "./tenants.js";
 import type { Services } from "./trpc/context.js";
@@ -94,6 +95,7 @@ export async function openServices({
     const authLimits = new AuthLimits(rateLimiter ?? new MemoryRateLimiter(), config, logger);
     const billing = createBilling(config, { db, tenants, logger });
     const metrics = new ControlPlaneMetrics(registry, config.METRICS_APP_LABELS);
+    const mailer = createMailer(config, logger);
     const webhooks = new Webhooks({
       db,
       config,
@@ -127,6 +129,7 @@ export async function openServices({
         sessions,
         tenants,
         authLimits,
+        mailer,
         metrics,
         usage,
         billing,

@@ -4,7 +4,7 @@ import { Link, Redirect, Route, Switch, useLocation } from "wouter";
 import { api, codeOf, type Me, meQuery, queryClient } from "./api";
 import { AppPage } from "./pages/app";
 import { AppsPage } from "./pages/apps";
-import { LoginPage, SignupPage } from "./pages/auth";
+import { ForgotPasswordPage, LoginPage, ResetPasswordPage, SignupPage } from "./pages/auth";
 import { BillingPage } from "./pages/billing";
 import { OnboardingPage } from "./pages/onboarding";
 import { TeamPage } from "./pages/team";
@@ -15,6 +15,8 @@ export function Console() {
     <Switch>
       <Route path="/login" component={LoginPage} />
       <Route path="/signup" component={SignupPage} />
+      <Route path="/forgot-password" component={ForgotPasswordPage} />
+      <Route path="/reset-password/:token">{(params) => <ResetPasswordPage token={params.token} />}</Route>
       <Route>
         <SignedIn>{(me) => <SignedInRoutes me={me} />}</SignedIn>
       </Route>

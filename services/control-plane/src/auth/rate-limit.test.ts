@@ -3,7 +3,7 @@ import type { RateLimiter } from "@relaybase/server-kit";
 import { describe, expect, it } from "vitest";
 import { AuthLimits } from "./rate-limit.js";
 
-const config = { LOGIN_ATTEMPTS_PER_MINUTE: 2, SIGNUPS_PER_HOUR: 1 };
+const config = { LOGIN_ATTEMPTS_PER_MINUTE: 2, SIGNUPS_PER_HOUR: 1, PASSWORD_RESETS_PER_HOUR: 1 };
 
 describe("AuthLimits when the shared store fails", () => {
   it("counts in the process instead (still limited, never unlimited, never locked out), and warns", async () => {

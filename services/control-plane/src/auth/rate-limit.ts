@@ -6,7 +6,10 @@ import type { ControlPlaneConfig } from "../config.js";
  * The console's abuse limits, in one place (docs/rest-api.md, "Sessions and limits"):
  * - login: LOGIN_ATTEMPTS_PER_MINUTE per (email, client IP), counted before the password
  *   is checked, so a correct password is refused too until the window ends;
- * - signup: SIGNUPS_PER_HOUR per client IP, counted before the account is made.
+ * - signup: SIGNUPS_PER_HOUR per client IP, counted before the account is made;
+ * - password reset requests: PASSWORD_RESETS_PER_HOUR per email and 4× that per client IP,
+ *   counted whether or not the account exists (the answer is the same either way), so
+ *   nobody's inbox can be flooded and the limit tells nothing about who has an account.
  * Over either: RATE_LIMITED with `retryAfter` (and `Retry-After` over HTTP).
  *
  * The budgets live in the shared `RateLimiter` (rate-limiter-flexible): on Redis when the
@@ -20,17 +23,25 @@ export class AuthLimits {
   readonly #local = new MemoryRateLimiter();
   readonly #login: RateRule;
   readonly #signup: RateRule;
+  readonly #resetByEmail: RateRule;
+  readonly #resetByIp: RateRule;
   readonly #logger: Pick<Logger, "warn">;
 
   constructor(
     shared: RateLimiter,
-    config: Pick<ControlPlaneConfig, "LOGIN_ATTEMPTS_PER_MINUTE" | "SIGNUPS_PER_HOUR">,
+    config: Pick<
+      ControlPlaneConfig,
+      "LOGIN_ATTEMPTS_PER_MINUTE" | "SIGNUPS_PER_HOUR" | "PASSWORD_RESETS_PER_HOUR"
+    >,
     logger: Pick<Logger, "warn">,
   ) {
     this.#shared = shared;
     this.#logger = logger;
     this.#login = { name: "cp-login", limit: config.LOGIN_ATTEMPTS_PER_MINUTE, windowSeconds: 60 };
     this.#signup = { name: "cp-signup", limit: config.SIGNUPS_PER_HOUR, windowSeconds: 3600 };
+    const resets = config.PASSWORD_RESETS_PER_HOUR;
+    this.#resetByEmail = { name: "cp-reset-email", limit: resets, windowSeconds: 3600 };
+    this.#resetByIp = { name: "cp-reset-ip", limit: resets * 4, windowSeconds: 3600 };
   }
 
   /** Counts one login attempt for this email from this address; throws RATE_LIMITED over the limit. */
@@ -41,6 +52,12 @@ export class AuthLimits {
   /** Counts one signup from this address; throws RATE_LIMITED over the limit. */
   signup(ip: string): Promise<void> {
     return this.#take(this.#signup, ip, "signups from this address");
+  }
+
+  /** Counts one password reset request for this email from this address; throws RATE_LIMITED over either limit. */
+  async passwordReset(email: string, ip: string): Promise<void> {
+    await this.#take(this.#resetByIp, ip, "password reset requests from this address");
+    await this.#take(this.#resetByEmail, email, "password reset requests for this account");
   }
 
   async #take(rule: RateRule, key: string, what: string): Promise<void> {

@@ -247,6 +247,30 @@ export const invites = pgTable(
 );
 
 /**
+ * Password reset links (docs/console.md#password-reset): the token (`pwr_…`) is mailed
+ * and stored as SHA-256 only; it works once, within an hour, and a newer request for the
+ * same account withdraws the older one.
+ */
+export const passwordResets = pgTable(
+  "password_resets",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    tokenHash: text("token_hash").notNull(),
+    createdAt: createdAt(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    /** Set when the link was used, or withdrawn by a newer request. */
+    usedAt: timestamp("used_at", { withTimezone: true }),
+  },
+  (t) => [
+    index("password_resets_user_idx").on(t.userId),
+    uniqueIndex("password_resets_token_hash_idx").on(t.tokenHash),
+  ],
+);
+
+/**
  * Webhook endpoints of an app (docs/webhooks.md). The signing secret is kept as is: the
  * dispatcher signs with it (it is shown to the customer only when made). During a rotation
  * the previous secret signs too, until `previous_secret_expires_at`. `lease_*`: the

@@ -14,6 +14,7 @@ import { type ControlPlane, type ControlPlaneDeps, createControlPlane } from "..
 import { type ControlPlaneConfig, loadControlPlaneConfig } from "../config.js";
 import type { AppRouter } from "../trpc/router.js";
 
+export { type MailInbox, type ReceivedMail, startMailInbox } from "./mail-inbox.js";
 export { type StripeStandIn, startStripeStandIn } from "./stripe-stand-in.js";
 export { type ReceivedWebhook, startWebhookReceiver, type WebhookReceiver } from "./webhook-receiver.js";
 

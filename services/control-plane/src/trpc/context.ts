@@ -7,6 +7,7 @@ import { SESSION_COOKIE, type Sessions } from "../auth/session.js";
 import type { Billing } from "../billing/index.js";
 import type { ControlPlaneConfig } from "../config.js";
 import type { Database } from "../db/index.js";
+import type { Mailer } from "../mail/mailer.js";
 import type { RoomSources } from "../services.js";
 import type { SigningKeys } from "../signing-keys.js";
 import type { TenantSync } from "../tenants.js";
@@ -23,6 +24,8 @@ export interface Services {
   /** Login and signup limits (shared by replicas through Redis when there is one). */
   authLimits: AuthLimits;
   tenants: TenantSync;
+  /** Password reset links and invites: SMTP with SMTP_URL, else written to the log. */
+  mailer: Mailer;
   /** Stripe-backed, or disabled without STRIPE_SECRET_KEY (every call answers BILLING_DISABLED). */
   billing: Billing;
   /** Prometheus metrics (GET /metrics). */

@@ -9,6 +9,8 @@ import { update as updateApp } from "./procedures/apps/update.js";
 import { login } from "./procedures/auth/login.js";
 import { logout } from "./procedures/auth/logout.js";
 import { me } from "./procedures/auth/me.js";
+import { requestPasswordReset } from "./procedures/auth/request-password-reset.js";
+import { resetPassword } from "./procedures/auth/reset-password.js";
 import { signup } from "./procedures/auth/signup.js";
 import { checkout as billingCheckout } from "./procedures/billing/checkout.js";
 import { portal as billingPortal } from "./procedures/billing/portal.js";
@@ -42,7 +44,7 @@ import { update as updateWebhook } from "./procedures/webhooks/update.js";
 import { router } from "./trpc.js";
 
 export const appRouter = router({
-  auth: router({ signup, login, logout, me }),
+  auth: router({ signup, login, logout, me, requestPasswordReset, resetPassword }),
   apps: router({
     list: listApps,
     create: createApp,

@@ -75,6 +75,9 @@ export function LoginPage() {
         </button>
       </form>
       <p className="muted">
+        <Link href="/forgot-password">Forgot your password?</Link>
+      </p>
+      <p className="muted">
         New here? <Link href={`/signup${search ? `?${search}` : ""}`}>Create an account</Link>
       </p>
     </AuthFrame>
@@ -162,6 +165,119 @@ export function SignupPage() {
       <p className="muted">
         Have an account? <Link href={`/login${search ? `?${search}` : ""}`}>Log in</Link>
       </p>
+    </AuthFrame>
+  );
+}
+
+/** Asks for a reset link by email. The answer never says whether the account exists. */
+export function ForgotPasswordPage() {
+  const [email, setEmail] = useState("");
+  const request = useMutation({
+    mutationFn: () => api.auth.requestPasswordReset.mutate({ email: email.trim() }),
+  });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (email.trim()) request.mutate();
+  };
+  return (
+    <AuthFrame title="Reset your password">
+      {request.data ? (
+        <p className="note" role="status">
+          {request.data.mailed
+            ? `If there is an account for ${email.trim()}, we have sent it a link to choose a new password. The link works once, for an hour.`
+            : "This Relaybase sends no email: the reset link is in the control plane's log. Ask whoever runs it to pass it on."}
+        </p>
+      ) : (
+        <form onSubmit={submit} noValidate>
+          <Field label="Email">
+            {(id) => (
+              <input
+                id={id}
+                type="email"
+                autoComplete="email"
+                required
+                value={email}
+                onChange={(e) => setEmail(e.target.value)}
+              />
+            )}
+          </Field>
+          {request.isError && (
+            <p className="note error" role="alert">
+              {describeError(request.error, { BAD_REQUEST: "Enter the email of your account." })}
+            </p>
+          )}
+          <button type="submit" disabled={request.isPending || !email.trim()}>
+            {request.isPending ? "Sending…" : "Send me a reset link"}
+          </button>
+        </form>
+      )}
+      <p className="muted">
+        <Link href="/login">Back to log in</Link>
+      </p>
+    </AuthFrame>
+  );
+}
+
+/** The mailed link: a new password, then the console, signed in (every other session ended). */
+export function ResetPasswordPage({ token }: { token: string }) {
+  const [, navigate] = useLocation();
+  const [password, setPassword] = useState("");
+  const [tried, setTried] = useState(false);
+  const weak = password.length < MIN_PASSWORD;
+  const reset = useMutation({
+    mutationFn: () => api.auth.resetPassword.mutate({ token, password }),
+    onSuccess: (me) => {
+      queryClient.setQueryData(["me"], me);
+      navigate("/apps", { replace: true });
+    },
+  });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    setTried(true);
+    if (!weak) reset.mutate();
+  };
+  const dead = codeOf(reset.error) === "NOT_FOUND";
+  return (
+    <AuthFrame title="Choose a new password">
+      <form onSubmit={submit} noValidate>
+        <Field
+          label="New password"
+          hint={`At least ${MIN_PASSWORD} characters. Every session of the account is signed out.`}
+        >
+          {(id) => (
+            <input
+              id={id}
+              type="password"
+              autoComplete="new-password"
+              required
+              minLength={MIN_PASSWORD}
+              aria-invalid={tried && weak}
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+            />
+          )}
+        </Field>
+        {tried && weak && (
+          <p className="note error" role="alert">
+            That password is too short: use at least {MIN_PASSWORD} characters.
+          </p>
+        )}
+        {reset.isError && (
+          <p className="note error" role="alert">
+            {dead ? (
+              <>
+                This link was used, replaced by a newer one or has expired.{" "}
+                <Link href="/forgot-password">Ask for a new one</Link>.
+              </>
+            ) : (
+              describeError(reset.error)
+            )}
+          </p>
+        )}
+        <button type="submit" disabled={reset.isPending || !password}>
+          {reset.isPending ? "Saving…" : "Set new password"}
+        </button>
+      </form>
     </AuthFrame>
   );
 }

@@ -153,7 +153,7 @@ function Members({
 function Invites({ orgId }: { orgId: string }) {
   const [email, setEmail] = useState("");
   const [role, setRole] = useState<"member" | "owner">("member");
-  const [link, setLink] = useState<{ email: string; url: string } | undefined>();
+  const [link, setLink] = useState<{ email: string; url: string; emailed: boolean } | undefined>();
   const pending = useQuery({
     queryKey: ["invites", orgId],
     queryFn: () => api.team.invites.query({ orgId }),
@@ -161,7 +161,7 @@ function Invites({ orgId }: { orgId: string }) {
   const invite = useMutation({
     mutationFn: () => api.team.invite.mutate({ orgId, email: email.trim(), role }),
     onSuccess: async (r) => {
-      setLink({ email: r.invite.email, url: `${window.location.origin}${r.path}` });
+      setLink({ email: r.invite.email, url: `${window.location.origin}${r.path}`, emailed: r.emailed });
       setEmail("");
       await queryClient.invalidateQueries({ queryKey: ["invites", orgId] });
     },
@@ -209,8 +209,16 @@ function Invites({ orgId }: { orgId: string }) {
       {link && (
         <section className="note" aria-label="Invite link">
           <p>
-            Send this link to <strong>{link.email}</strong> (Relaybase sends no email). It works once, for
-            that address only, for 7 days.
+            {link.emailed ? (
+              <>
+                We emailed this link to <strong>{link.email}</strong>; you can also send it yourself.
+              </>
+            ) : (
+              <>
+                Send this link to <strong>{link.email}</strong> (this Relaybase sends no email).
+              </>
+            )}{" "}
+            It works once, for that address only, for 7 days.
           </p>
           <Copyable value={link.url} />
         </section>
