@@ -7,6 +7,41 @@ import { Field } from "../ui";
 
 const MIN_PASSWORD = 8;
 
+/** A new password (signup, reset): the length rule and its message, in one place. */
+function NewPasswordField(props: {
+  label: string;
+  hint: string;
+  value: string;
+  onChange: (value: string) => void;
+  /** The form was submitted once: a short password is then marked and explained. */
+  tried: boolean;
+}) {
+  const weak = props.value.length < MIN_PASSWORD;
+  return (
+    <>
+      <Field label={props.label} hint={`At least ${MIN_PASSWORD} characters. ${props.hint}`}>
+        {(id) => (
+          <input
+            id={id}
+            type="password"
+            autoComplete="new-password"
+            required
+            minLength={MIN_PASSWORD}
+            aria-invalid={props.tried && weak}
+            value={props.value}
+            onChange={(e) => props.onChange(e.target.value)}
+          />
+        )}
+      </Field>
+      {props.tried && weak && (
+        <p className="note error" role="alert">
+          That password is too short: use at least {MIN_PASSWORD} characters.
+        </p>
+      )}
+    </>
+  );
+}
+
 function AuthFrame({ title, children }: { title: string; children: React.ReactNode }) {
   return (
     <main className="auth">
@@ -127,25 +162,13 @@ export function SignupPage() {
             />
           )}
         </Field>
-        <Field label="Password" hint={`At least ${MIN_PASSWORD} characters. A few words make a good one.`}>
-          {(id) => (
-            <input
-              id={id}
-              type="password"
-              autoComplete="new-password"
-              required
-              minLength={MIN_PASSWORD}
-              aria-invalid={tried && weak}
-              value={password}
-              onChange={(e) => setPassword(e.target.value)}
-            />
-          )}
-        </Field>
-        {tried && weak && (
-          <p className="note error" role="alert">
-            That password is too short: use at least {MIN_PASSWORD} characters.
-          </p>
-        )}
+        <NewPasswordField
+          label="Password"
+          hint="A few words make a good one."
+          value={password}
+          onChange={setPassword}
+          tried={tried}
+        />
         {signup.isError && (
           <p className="note error" role="alert">
             {taken ? (
@@ -240,28 +263,13 @@ export function ResetPasswordPage({ token }: { token: string }) {
   return (
     <AuthFrame title="Choose a new password">
       <form onSubmit={submit} noValidate>
-        <Field
+        <NewPasswordField
           label="New password"
-          hint={`At least ${MIN_PASSWORD} characters. Every session of the account is signed out.`}
-        >
-          {(id) => (
-            <input
-              id={id}
-              type="password"
-              autoComplete="new-password"
-              required
-              minLength={MIN_PASSWORD}
-              aria-invalid={tried && weak}
-              value={password}
-              onChange={(e) => setPassword(e.target.value)}
-            />
-          )}
-        </Field>
-        {tried && weak && (
-          <p className="note error" role="alert">
-            That password is too short: use at least {MIN_PASSWORD} characters.
-          </p>
-        )}
+          hint="Every session of the account is signed out."
+          value={password}
+          onChange={setPassword}
+          tried={tried}
+        />
         {reset.isError && (
           <p className="note error" role="alert">
             {dead ? (
