@@ -53,6 +53,7 @@ import { checkConnection } from "./connection-checks.js";
 import {
   rememberNotice,
   reportConnection,
+  reportDisconnection,
   reportHandshakeRefusal,
   reportRefusal,
   trackDebugRooms,
@@ -62,15 +63,17 @@ import { RealtimeNodeMetrics } from "./metrics.js";
 import {
   createNodePresence,
   leavePresenceNoLongerAllowed,
-  registerPresenceHandlers,
+  presenceDisconnected,
+  presenceReconnected,
+  presenceRoutes,
 } from "./presence-handlers.js";
-import { leaveRoomsNoLongerAllowed, registerRoomHandlers } from "./room-handlers.js";
+import { leaveRoomsNoLongerAllowed, roomRoutes } from "./room-handlers.js";
 import { countRoomOccupancy } from "./room-occupancy.js";
 import { RoomWebhooks } from "./room-webhooks.js";
 import { connectError, toWireError } from "./socket-errors.js";
-import type { ClientRequest } from "./socket-requests.js";
+import { requestListener } from "./socket-requests.js";
 import { TokenExpiry } from "./token-expiry.js";
-import type { RealtimeServer } from "./types.js";
+import type { RealtimeServer, RealtimeSocket } from "./types.js";
 import { NodeWebhooks } from "./webhook-events.js";
 
 export interface RealtimeNodeDeps {
@@ -292,60 +295,72 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
     );
   });
 
+  const onRequest = requestListener(
+    {
+      ...roomRoutes({
+        directory,
+        history,
+        publisher,
+        keys,
+        issuer: config.TOKEN_ISSUER,
+        expiry,
+        logger,
+        publishLimits,
+        dailyQuota: limiters.daily,
+        debug,
+        afterAuth: (s) => void leavePresenceNoLongerAllowed(s, presence),
+        onClientPublished: (app, message, from) => webhooks.clientPublished(app, message, from),
+      }),
+      ...presenceRoutes({ presence, directory, publishLimits }),
+    },
+    {
+      logger,
+      onRefused: (socket, code, request, room) => {
+        metrics.refused(socket.data.appId, code);
+        reportRefusal(debug, socket, request, code, room);
+      },
+    },
+  );
+  const usage = deps.usage;
+  // Fires per recipient socket, broadcasts included: one delivery each. Like the request
+  // and disconnect listeners, one function shared by every socket (`this` is the socket).
+  function onOutgoing(this: RealtimeSocket, event: string, payload: unknown): void {
+    rememberNotice(this, event, payload);
+    metrics.outgoing(this.data.appId, event, payload as MessageEnvelope);
+    if (usage && (event === "message" || event === "user.message")) {
+      usage.deliveredEnvelope(this.data.appId, payload as MessageEnvelope);
+    }
+  }
+  // The connection count was taken at admission and is given back on disconnect
+  // (connection-checks.ts); the rest of a socket's goodbye is here.
+  function onDisconnect(this: RealtimeSocket, reason: string): void {
+    expiry.clear(this.id);
+    metrics.connectionClosed(this);
+    presenceDisconnected(this, presence, reason);
+    reportDisconnection(debug, this, reason);
+  }
+
   io.on("connection", (socket) => {
     // The upgrade request is read only by the checks above (through socket.handshake, built
     // from it before they run); kept, it would hold its headers, buffers and socket objects
     // for the life of the connection (Socket.IO's memory advice).
     (socket.conn as { request: unknown }).request = null;
-    if (socket.recovered) leaveRoomsNoLongerAllowed(socket);
+    if (socket.recovered) {
+      leaveRoomsNoLongerAllowed(socket);
+      presenceReconnected(socket, presence);
+    }
     expiry.arm(socket);
     const { appId } = socket.data;
     metrics.handshakeAccepted(socket);
-    const socketLogger = logger.child({ appId, socketId: socket.id });
     // REST publishes that exclude this connection reach it only through its app's room.
     void socket.join(connectionRoomKey(appId, socket.id));
     // `POST …/users/:userId/publish` reaches every connection of a user through this room
     // (DESIGN §2); a recovered socket re-authenticated as another user left the old one.
     if (socket.data.userId !== undefined) void socket.join(userRoomKey(appId, socket.data.userId));
-    const usage = deps.usage;
-    // Fires per recipient socket, broadcasts included: one delivery each.
-    socket.onAnyOutgoing((event, envelope) => {
-      rememberNotice(socket, event, envelope);
-      metrics.outgoing(appId, event, envelope as MessageEnvelope);
-      if (usage && (event === "message" || event === "user.message")) {
-        usage.deliveredEnvelope(appId, envelope as MessageEnvelope);
-      }
-    });
+    socket.onAnyOutgoing(onOutgoing);
+    socket.onAny(onRequest);
+    socket.on("disconnect", onDisconnect);
     reportConnection(debug, socket);
-    const onRefused = (code: WireError["code"], request: ClientRequest, room: unknown) => {
-      metrics.refused(appId, code);
-      reportRefusal(debug, socket, request, code, room);
-    };
-    registerRoomHandlers(socket, {
-      directory,
-      history,
-      publisher,
-      keys,
-      issuer: config.TOKEN_ISSUER,
-      expiry,
-      logger: socketLogger,
-      publishLimits,
-      dailyQuota: limiters.daily,
-      debug,
-      onRefused,
-      afterAuth: (s) => void leavePresenceNoLongerAllowed(s, presence),
-      onClientPublished: (app, message, from) => webhooks.clientPublished(app, message, from),
-    });
-    registerPresenceHandlers(socket, {
-      presence,
-      directory,
-      logger: socketLogger,
-      publishLimits,
-      onRefused,
-    });
-    // The connection count was taken at admission and is given back on disconnect
-    // (connection-checks.ts).
-    socket.on("disconnect", () => expiry.clear(socket.id));
   });
 
   return {

@@ -66,10 +66,18 @@ export function reportConnection(tap: DebugTap, socket: RealtimeSocket): void {
   if (socket.data.debug) return;
   const { appId } = socket.data;
   tap.emit(appId, () => ({ kind: "connect", ...who(socket), transport: socket.conn.transport.name }));
-  socket.on("disconnect", (reason) => {
-    const code = lastNotice.get(socket);
-    tap.emit(appId, () => ({ kind: "disconnect", ...who(socket), reason, ...(code ? { code } : {}) }));
-  });
+}
+
+/** The socket's `disconnect`, with the code of the last notice it was sent (why it was closed). */
+export function reportDisconnection(tap: DebugTap, socket: RealtimeSocket, reason: string): void {
+  if (socket.data.debug) return;
+  const code = lastNotice.get(socket);
+  tap.emit(socket.data.appId, () => ({
+    kind: "disconnect",
+    ...who(socket),
+    reason,
+    ...(code ? { code } : {}),
+  }));
 }
 
 export function reportRoom(

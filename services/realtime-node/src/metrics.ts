@@ -65,9 +65,12 @@ export class RealtimeNodeMetrics extends PublishMetrics {
 
   handshakeAccepted(socket: RealtimeSocket): void {
     this.handshakes.inc({ result: "accepted" });
-    const app = this.apps.of(socket.data.appId);
-    this.connections.inc({ app });
-    socket.once("disconnect", () => this.connections.dec({ app }));
+    this.connections.inc({ app: this.apps.of(socket.data.appId) });
+  }
+
+  /** The socket's `disconnect`. Its app keeps its label (`apps.of` gives a labelled app the same one). */
+  connectionClosed(socket: RealtimeSocket): void {
+    this.connections.dec({ app: this.apps.of(socket.data.appId) });
   }
 
   /**

@@ -8,7 +8,6 @@ import {
 } from "@relaybase/protocol";
 import { presenceEnterRequest, presenceGetRequest, presenceLeaveRequest } from "@relaybase/protocol/schemas";
 import {
-  type AppRuntime,
   type Logger,
   NodePresence,
   type PresenceChange,
@@ -18,7 +17,7 @@ import {
 } from "@relaybase/server-kit";
 import { adapterBroadcast } from "./adapter-broadcast.js";
 import type { ClientPublishLimits } from "./limits.js";
-import { currentApp, handleRequest, type RequestDeps } from "./socket-requests.js";
+import { currentApp, type Routes, route } from "./socket-requests.js";
 import type { RealtimeServer, RealtimeSocket } from "./types.js";
 
 /**
@@ -54,61 +53,48 @@ function announce(io: RealtimeServer, change: PresenceChange, logger: Pick<Logge
   adapterBroadcast(io, logger, "presence", event, roomKey(change.appId, change.room));
 }
 
-export interface PresenceHandlerDeps extends RequestDeps {
+export interface PresenceRouteDeps {
   presence: NodePresence;
   directory: TenantDirectory;
   /** Enters and updates are broadcasts: they count against the connection's publish rate. */
   publishLimits: ClientPublishLimits;
 }
 
-/** Registers the `presence.*` events of one socket and its goodbye. */
-export function registerPresenceHandlers(socket: RealtimeSocket, deps: PresenceHandlerDeps): void {
+/** The `presence.*` requests, for every socket of a node (`requestListener`). */
+export function presenceRoutes(deps: PresenceRouteDeps): Routes {
   const { presence } = deps;
-  // Back with the same id (Socket.IO recovery): what it entered is still held, as far as
-  // its fresh credentials allow.
-  if (socket.recovered) {
-    presence.reconnected(socket.id);
-    void leavePresenceNoLongerAllowed(socket, presence);
-  }
-
-  const enter = async ({ room, data }: { room: string; data?: unknown }): Promise<PresenceAck> => {
+  const enter = route(presenceEnterRequest, async (socket, { room, data }): Promise<PresenceAck> => {
     const app = await currentApp(socket, deps.directory);
     authorize(socket, room, false);
     await deps.publishLimits.check(socket, app);
     await presence.enter({ app, room, userId: socket.data.userId, connectionId: socket.id, data });
     return { ok: true };
-  };
-  handleRequest(socket, deps, "presence.enter", presenceEnterRequest, enter);
-  handleRequest(socket, deps, "presence.update", presenceEnterRequest, enter);
+  });
+  const leave = route(presenceLeaveRequest, async (socket, { room }): Promise<PresenceAck> => {
+    authorize(socket, room, false);
+    await presence.leave(socket.data.appId, room, socket.id);
+    return { ok: true };
+  });
+  const get = route(presenceGetRequest, async (socket, { room, cursor, limit }): Promise<PresenceGetAck> => {
+    authorize(socket, room, true);
+    const page = await presence.page(socket.data.appId, room, { cursor, limit });
+    return { ok: true, ...page };
+  });
+  return { "presence.enter": enter, "presence.update": enter, "presence.leave": leave, "presence.get": get };
+}
 
-  handleRequest(
-    socket,
-    deps,
-    "presence.leave",
-    presenceLeaveRequest,
-    async ({ room }): Promise<PresenceAck> => {
-      authorize(socket, room, false);
-      await presence.leave(socket.data.appId, room, socket.id);
-      return { ok: true };
-    },
-  );
+/**
+ * Back with the same id (Socket.IO recovery): what it entered is still held, as far as
+ * its fresh credentials allow.
+ */
+export function presenceReconnected(socket: RealtimeSocket, presence: NodePresence): void {
+  presence.reconnected(socket.id);
+  void leavePresenceNoLongerAllowed(socket, presence);
+}
 
-  handleRequest(
-    socket,
-    deps,
-    "presence.get",
-    presenceGetRequest,
-    async ({ room, cursor, limit }): Promise<PresenceGetAck> => {
-      authorize(socket, room, true);
-      const page = await presence.page(socket.data.appId, room, { cursor, limit });
-      return { ok: true, ...page };
-    },
-  );
-
-  // Only a client that closed on purpose leaves at once; a dropped one has its grace period.
-  socket.on("disconnect", (reason) =>
-    presence.disconnected(socket.id, reason === "client namespace disconnect"),
-  );
+/** Only a client that closed on purpose leaves at once; a dropped one has its grace period. */
+export function presenceDisconnected(socket: RealtimeSocket, presence: NodePresence, reason: string): void {
+  presence.disconnected(socket.id, reason === "client namespace disconnect");
 }
 
 /** After new credentials (`auth`): leave the presence of rooms they no longer allow. */

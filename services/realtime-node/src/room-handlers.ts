@@ -11,7 +11,6 @@ import {
   RelaybaseError,
   type SubscribeAck,
   type UnsubscribeAck,
-  type WireError,
 } from "@relaybase/protocol";
 import {
   authRequest,
@@ -36,15 +35,16 @@ import {
   userRoomKey,
 } from "@relaybase/server-kit";
 import type { JWTVerifyGetKey } from "jose";
-import type { ZodType } from "zod";
 import { authenticate } from "./connection-checks.js";
 import { keepsDebugRoom, reportRoom, subscribeDebug, unsubscribeDebug } from "./debug-tail.js";
 import { type ClientPublishLimits, checkRoomsPerConnection } from "./limits.js";
-import { currentApp, handleRequest, type RequestDeps } from "./socket-requests.js";
+import { currentApp, type Routes, route, socketLogger } from "./socket-requests.js";
 import type { TokenExpiry } from "./token-expiry.js";
 import type { RealtimeSocket } from "./types.js";
 
-export interface HandlerDeps extends RequestDeps {
+export interface HandlerDeps {
+  /** The node's logger (`socketLogger` adds the socket when something is logged). */
+  logger: Logger;
   directory: TenantDirectory;
   history: RoomHistory;
   publisher: Publisher;
@@ -67,97 +67,79 @@ export interface HandlerDeps extends RequestDeps {
   afterAuth?: (socket: RealtimeSocket) => void;
 }
 
-/** Registers the client → server events of DESIGN §4 on one socket. */
-export function registerRoomHandlers(socket: RealtimeSocket, deps: HandlerDeps): void {
+/** The client → server requests of DESIGN §4 on rooms, for every socket of a node (`requestListener`). */
+export function roomRoutes(deps: HandlerDeps): Routes {
   const { history, publisher } = deps;
 
-  handleRequest(
-    socket,
-    deps,
-    "subscribe",
-    subscribeRequest,
-    async ({ room, since }): Promise<SubscribeAck> => {
-      const app = await currentApp(socket, deps.directory);
-      if (isDebugRoom(room)) {
-        await subscribeDebug(socket);
-        // The tail takes no offsets and keeps no history (docs/console.md).
-        return { ok: true, offset: 0, epoch: "debug" };
-      }
-      authorize(socket, "subscribe", room);
-      const key = roomKey(app.appId, room);
-      checkRoomsPerConnection(socket, app, key);
-      // Join before reading history: a message published in between is then both
-      // replayed and delivered live, and the SDK drops the copy by offset. The other
-      // order could lose it.
-      await socket.join(key);
-      if (deps.debug) reportRoom(deps.debug, socket, "subscribe", room);
-      if (!since) return { ok: true, ...(await history.position(key)) };
-      const replay = await history.since(key, since, retentionOf(app));
-      const messages: MessageEnvelope[] = [];
-      const skipped: number[] = [];
-      for (const m of replay.messages) {
-        // An entry no publish could store today (kept from before MAX_DATA_DEPTH) would
-        // make the whole ack unencodable: it takes its place as a skipped offset instead.
-        if (exceedsDepth(m.data)) skipped.push(m.offset);
-        else messages.push({ room, ...m, epoch: replay.position.epoch });
-      }
-      return {
-        ok: true,
-        ...replay.position,
-        recovered: replay.recovered,
-        messages,
-        ...(skipped.length > 0 ? { skipped } : {}),
-      };
-    },
-  );
+  const subscribe = route(subscribeRequest, async (socket, { room, since }): Promise<SubscribeAck> => {
+    const app = await currentApp(socket, deps.directory);
+    if (isDebugRoom(room)) {
+      await subscribeDebug(socket);
+      // The tail takes no offsets and keeps no history (docs/console.md).
+      return { ok: true, offset: 0, epoch: "debug" };
+    }
+    authorize(socket, "subscribe", room);
+    const key = roomKey(app.appId, room);
+    checkRoomsPerConnection(socket, app, key);
+    // Join before reading history: a message published in between is then both
+    // replayed and delivered live, and the SDK drops the copy by offset. The other
+    // order could lose it.
+    await socket.join(key);
+    if (deps.debug) reportRoom(deps.debug, socket, "subscribe", room);
+    if (!since) return { ok: true, ...(await history.position(key)) };
+    const replay = await history.since(key, since, retentionOf(app));
+    const messages: MessageEnvelope[] = [];
+    const skipped: number[] = [];
+    for (const m of replay.messages) {
+      // An entry no publish could store today (kept from before MAX_DATA_DEPTH) would
+      // make the whole ack unencodable: it takes its place as a skipped offset instead.
+      if (exceedsDepth(m.data)) skipped.push(m.offset);
+      else messages.push({ room, ...m, epoch: replay.position.epoch });
+    }
+    return {
+      ok: true,
+      ...replay.position,
+      recovered: replay.recovered,
+      messages,
+      ...(skipped.length > 0 ? { skipped } : {}),
+    };
+  });
 
-  handleRequest(
-    socket,
-    deps,
-    "unsubscribe",
-    unsubscribeRequest,
-    async ({ room }): Promise<UnsubscribeAck> => {
-      if (isDebugRoom(room)) {
-        await unsubscribeDebug(socket);
-        return { ok: true };
-      }
-      if (!isValidRoomName(room)) throw new RelaybaseError("INVALID_ROOM_NAME");
-      const key = roomKey(socket.data.appId, room);
-      const was = socket.rooms.has(key);
-      await socket.leave(key);
-      if (was && deps.debug) reportRoom(deps.debug, socket, "unsubscribe", room);
+  const unsubscribe = route(unsubscribeRequest, async (socket, { room }): Promise<UnsubscribeAck> => {
+    if (isDebugRoom(room)) {
+      await unsubscribeDebug(socket);
       return { ok: true };
-    },
-  );
+    }
+    if (!isValidRoomName(room)) throw new RelaybaseError("INVALID_ROOM_NAME");
+    const key = roomKey(socket.data.appId, room);
+    const was = socket.rooms.has(key);
+    await socket.leave(key);
+    if (was && deps.debug) reportRoom(deps.debug, socket, "unsubscribe", room);
+    return { ok: true };
+  });
 
-  handleRequest(
-    socket,
-    deps,
-    "publish",
-    publishRequest,
-    async ({ room, event, data, id }): Promise<PublishAck> => {
-      const app = await currentApp(socket, deps.directory);
-      if (!app.clientPublish) throw new RelaybaseError("CLIENT_PUBLISH_DISABLED");
-      authorize(socket, "publish", room);
-      // Limits in order (docs/limits.md): the connection's rate, the size, then the day's
-      // quota, so a refused or invalid message is neither counted nor stored nor sent.
-      await deps.publishLimits.check(socket, app);
-      const validatedSize = Publisher.validate(app, room, event, data);
-      await takeDailyQuota(deps.dailyQuota, app, 1, deps.logger);
-      const from = { connectionId: socket.id, ...(socket.data.userId ? { userId: socket.data.userId } : {}) };
-      const published = await publisher.publish({ app, room, event, data, id, from, validatedSize });
-      deps.onClientPublished?.(app, { room, event, data, ...published }, from);
-      return { ok: true, ...published };
-    },
-  );
+  const publish = route(publishRequest, async (socket, { room, event, data, id }): Promise<PublishAck> => {
+    const app = await currentApp(socket, deps.directory);
+    if (!app.clientPublish) throw new RelaybaseError("CLIENT_PUBLISH_DISABLED");
+    authorize(socket, "publish", room);
+    // Limits in order (docs/limits.md): the connection's rate, the size, then the day's
+    // quota, so a refused or invalid message is neither counted nor stored nor sent.
+    await deps.publishLimits.check(socket, app);
+    const validatedSize = Publisher.validate(app, room, event, data);
+    await takeDailyQuota(deps.dailyQuota, app, 1, socketLogger(deps.logger, socket));
+    const from = { connectionId: socket.id, ...(socket.data.userId ? { userId: socket.data.userId } : {}) };
+    const published = await publisher.publish({ app, room, event, data, id, from, validatedSize });
+    deps.onClientPublished?.(app, { room, event, data, ...published }, from);
+    return { ok: true, ...published };
+  });
 
-  handleRequest(socket, deps, "history", historyRequest, async (request): Promise<HistoryAck> => {
+  const historyPage = route(historyRequest, async (socket, request): Promise<HistoryAck> => {
     const app = await currentApp(socket, deps.directory);
     authorize(socket, "history", request.room);
     return { ok: true, ...(await readHistoryPage(history, app, request)) };
   });
 
-  handleRequest(socket, deps, "auth", authRequest, async ({ token }): Promise<AuthAck> => {
+  const auth = route(authRequest, async (socket, { token }): Promise<AuthAck> => {
     const app = await currentApp(socket, deps.directory);
     const next = await authenticate(app, token, deps);
     if (next.userId !== socket.data.userId) {
@@ -172,6 +154,8 @@ export function registerRoomHandlers(socket: RealtimeSocket, deps: HandlerDeps):
     deps.expiry.arm(socket);
     return { ok: true, exp: next.exp ?? 0 };
   });
+
+  return { subscribe, unsubscribe, publish, history: historyPage, auth };
 }
 
 function authorize(socket: RealtimeSocket, capability: Capability, room: string): void {

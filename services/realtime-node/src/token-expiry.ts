@@ -16,17 +16,20 @@ export class TokenExpiry {
     if (exp === undefined) return;
     // setTimeout's limit is ~24.8 days; tokens live at most 24 h.
     const delay = Math.max(0, exp * 1000 - Date.now());
-    const timer = setTimeout(() => {
-      this.#timers.delete(socket.id);
-      socket.emit(
-        "notice",
-        wireError("TOKEN_EXPIRED", "The connection's token expired; reconnect with a new one."),
-      );
-      socket.disconnect(true);
-    }, delay);
+    // One callback for every socket (the socket is the timer's argument): no closure per connection.
+    const timer = setTimeout(this.#expire, delay, socket);
     timer.unref();
     this.#timers.set(socket.id, timer);
   }
+
+  readonly #expire = (socket: RealtimeSocket): void => {
+    this.#timers.delete(socket.id);
+    socket.emit(
+      "notice",
+      wireError("TOKEN_EXPIRED", "The connection's token expired; reconnect with a new one."),
+    );
+    socket.disconnect(true);
+  };
 
   clear(socketId: string): void {
     const timer = this.#timers.get(socketId);
