@@ -2,7 +2,13 @@ import { type HandshakeAuth, RelaybaseError } from "@relaybase/protocol";
 import type { AppRuntime, TenantDirectory } from "@relaybase/server-kit";
 import { refuseSecretKeyInClient, verifyToken } from "@relaybase/server-kit";
 import type { JWTVerifyGetKey } from "jose";
-import { admitWithinQuota, type ConnectionLimitDeps, checkConnectRate, clientAddress } from "./limits.js";
+import {
+  type Admission,
+  admitWithinQuota,
+  type ConnectionLimitDeps,
+  checkConnectRate,
+  clientAddress,
+} from "./limits.js";
 import type { RealtimeSocket, SocketData } from "./types.js";
 
 /**
@@ -25,30 +31,41 @@ export async function checkConnection(socket: RealtimeSocket, deps: CheckDeps): 
   checkOrigin(app, socket.handshake.headers.origin);
   const data = await authenticate(app, auth.token, deps);
   // Counted as open from here on; see `countUntilGone` for who gives the place back.
-  const giveBack = await admitWithinQuota(app, deps.limits);
+  const admission = await admitWithinQuota(app, deps.limits);
   try {
     await checkConnectRate(app, clientAddress(socket.handshake, deps.limits.trustProxy), deps.limits);
   } catch (err) {
-    giveBack();
+    admission.release();
     throw err;
   }
-  countUntilGone(socket, giveBack);
+  countUntilGone(socket, admission);
   return data;
+}
+
+/** Each counted socket's admission, under the socket and under its transport. */
+const admissions = new WeakMap<object, Admission>();
+
+/** The one listener of every counted socket and transport (`this` is the emitter). */
+function releaseAdmission(this: object): void {
+  admissions.get(this)?.release();
 }
 
 /**
  * An admitted socket is counted from the quota check until it is gone: its `disconnect`
  * gives the place back, or, if the client leaves before Socket.IO emits `connection` (it
  * then drops the socket silently, with no `disconnect`), the transport's `close`. The
- * give-back function runs once, however many of these fire.
+ * admission is released once, however many of these fire.
  */
-function countUntilGone(socket: RealtimeSocket, giveBack: () => void): void {
+function countUntilGone(socket: RealtimeSocket, admission: Admission): void {
   if (socket.conn.readyState !== "open") {
-    giveBack();
+    admission.release();
     return;
   }
-  socket.conn.once("close", giveBack);
-  socket.once("disconnect", giveBack);
+  admissions.set(socket, admission);
+  admissions.set(socket.conn, admission);
+  // Each fires at most once per emitter; `release` is idempotent.
+  socket.conn.on("close", releaseAdmission);
+  socket.on("disconnect", releaseAdmission);
 }
 
 export function refuseWhileDraining(isDraining: () => boolean): void {

@@ -69,6 +69,28 @@ export class PendingAdmissions {
 }
 
 /**
+ * One admitted connection's place in its app's count, given back once. A small object,
+ * not a closure: it lives as long as the connection, and a closure here would keep the
+ * whole admission decision's scope alive with it.
+ */
+export class Admission {
+  #open = true;
+
+  constructor(
+    private readonly connections: ConnectionCounter,
+    private readonly appId: string,
+  ) {
+    connections.opened(appId);
+  }
+
+  release(): void {
+    if (!this.#open) return;
+    this.#open = false;
+    this.connections.closed(this.appId);
+  }
+}
+
+/**
  * Concurrent connections per app, across the cluster (`maxConnections`). Admits the
  * handshake by counting it as open at once, and returns the function that gives the
  * place back (a later check refused it, or the client left before it connected).
@@ -81,19 +103,13 @@ export class PendingAdmissions {
  * be dead (their Redis connection closed), so the clients of a crashed node are
  * admitted elsewhere while its lease still runs.
  */
-export async function admitWithinQuota(app: AppRuntime, deps: ConnectionLimitDeps): Promise<() => void> {
+export async function admitWithinQuota(app: AppRuntime, deps: ConnectionLimitDeps): Promise<Admission> {
   const max = app.limits.maxConnections;
   const { connections } = deps;
   const hold = deps.pending.hold(app.appId);
-  let closed = false;
   const admit = () => {
     hold.release();
-    connections.opened(app.appId);
-    return () => {
-      if (closed) return;
-      closed = true;
-      connections.closed(app.appId);
-    };
+    return new Admission(connections, app.appId);
   };
   let elsewhere: number;
   try {
