@@ -88,21 +88,21 @@ export class UsageMeter implements PublishObserver {
     c.bytesPublished += bytes;
   }
 
-  /** A message sent to one socket. */
-  delivered(appId: string, bytes: number): void {
+  /** A message sent to `count` sockets (one by default). */
+  delivered(appId: string, bytes: number, count = 1): void {
     const c = this.#counts(appId);
-    c.delivered += 1;
-    c.bytesDelivered += bytes;
+    c.delivered += count;
+    c.bytesDelivered += bytes * count;
   }
 
-  /** `delivered` for an envelope; its size is computed once per envelope object. */
-  deliveredEnvelope(appId: string, envelope: MessageEnvelope): void {
+  /** `delivered` for an envelope sent to `count` sockets; its size is computed once per envelope object. */
+  deliveredEnvelope(appId: string, envelope: MessageEnvelope, count = 1): void {
     let bytes = this.#envelopeBytes.get(envelope);
     if (bytes === undefined) {
       bytes = messageSize(envelope.data);
       this.#envelopeBytes.set(envelope, bytes);
     }
-    this.delivered(appId, bytes);
+    this.delivered(appId, bytes, count);
   }
 
   /** Deltas not yet handed to the sink (including a failed batch), without taking them. */

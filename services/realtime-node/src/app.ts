@@ -58,6 +58,7 @@ import {
   reportRefusal,
   trackDebugRooms,
 } from "./debug-tail.js";
+import { DeliveryTally } from "./delivery-tally.js";
 import { ClientPublishLimits, PendingAdmissions } from "./limits.js";
 import { RealtimeNodeMetrics } from "./metrics.js";
 import {
@@ -322,13 +323,18 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
     },
   );
   const usage = deps.usage;
-  // Fires per recipient socket, broadcasts included: one delivery each. Like the request
-  // and disconnect listeners, one function shared by every socket (`this` is the socket).
+  const deliveries = new DeliveryTally((appId, event, envelope, count) => {
+    metrics.countDelivered(appId, event, envelope, count);
+    if (usage) usage.deliveredEnvelope(appId, envelope, count);
+  });
+  // Fires per recipient socket, broadcasts included: one delivery each, tallied per
+  // broadcast. Like the request and disconnect listeners, one function shared by every
+  // socket (`this` is the socket).
   function onOutgoing(this: RealtimeSocket, event: string, payload: unknown): void {
-    rememberNotice(this, event, payload);
-    metrics.outgoing(this.data.appId, event, payload as MessageEnvelope);
-    if (usage && (event === "message" || event === "user.message")) {
-      usage.deliveredEnvelope(this.data.appId, payload as MessageEnvelope);
+    if (event === "message" || event === "user.message") {
+      deliveries.add(this.data.appId, event, payload as MessageEnvelope);
+    } else {
+      rememberNotice(this, event, payload);
     }
   }
   // The connection count was taken at admission and is given back on disconnect

@@ -56,8 +56,9 @@ export class RealtimeNodeMetrics extends PublishMetrics {
     this.deliveryLatency = new Histogram({
       name: "relaybase_publish_delivery_seconds",
       help:
-        "From a message's publish (its ts, taken before it is stored) to its emission to a connection on this " +
-        "node: history write, fan-out and, in a cluster, the adapter stream. One observation per recipient.",
+        "From a message's publish (its ts, taken before it is stored) to its emission to the connections on this " +
+        "node: history write, fan-out and, in a cluster, the adapter stream. One observation per message per node " +
+        "(its recipients on a node are written in one loop).",
       buckets: DELIVERY_BUCKETS,
       registers,
     });
@@ -87,11 +88,11 @@ export class RealtimeNodeMetrics extends PublishMetrics {
     );
   }
 
-  /** Called for each packet emitted to a socket (`onAnyOutgoing`). */
-  outgoing(appId: string, event: string, envelope: MessageEnvelope): void {
+  /** One packet emitted to `count` sockets of this node (`DeliveryTally`, from `onAnyOutgoing`). */
+  countDelivered(appId: string, event: string, envelope: MessageEnvelope, count: number): void {
     if (event !== "message") return;
     const app = this.apps.of(appId);
-    this.#pendingDeliveries.set(app, (this.#pendingDeliveries.get(app) ?? 0) + 1);
+    this.#pendingDeliveries.set(app, (this.#pendingDeliveries.get(app) ?? 0) + count);
     if (typeof envelope.ts === "number") {
       this.deliveryLatency.observe(Math.max(0, Date.now() - envelope.ts) / 1000);
     }
