@@ -72,6 +72,7 @@ import { leaveRoomsNoLongerAllowed, roomRoutes } from "./room-handlers.js";
 import { countRoomOccupancy } from "./room-occupancy.js";
 import { RoomWebhooks } from "./room-webhooks.js";
 import { connectError, toWireError } from "./socket-errors.js";
+import { addAnyListener, addAnyOutgoingListener } from "./socket-listeners.js";
 import { requestListener } from "./socket-requests.js";
 import { TokenExpiry } from "./token-expiry.js";
 import type { RealtimeServer, RealtimeSocket } from "./types.js";
@@ -351,6 +352,9 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
     // from it before they run); kept, it would hold its headers, buffers and socket objects
     // for the life of the connection (Socket.IO's memory advice).
     (socket.conn as { request: unknown }).request = null;
+    // Nor is the handshake's auth read after the checks: the key and the token (a secret,
+    // ~0.5 KB) need not live as long as the connection. A recovered socket brings its own.
+    socket.handshake.auth = {};
     if (socket.recovered) {
       leaveRoomsNoLongerAllowed(socket);
       presenceReconnected(socket, presence);
@@ -363,8 +367,8 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
     // `POST …/users/:userId/publish` reaches every connection of a user through this room
     // (DESIGN §2); a recovered socket re-authenticated as another user left the old one.
     if (socket.data.userId !== undefined) void socket.join(userRoomKey(appId, socket.data.userId));
-    socket.onAnyOutgoing(onOutgoing);
-    socket.onAny(onRequest);
+    addAnyOutgoingListener(socket, onOutgoing);
+    addAnyListener(socket, onRequest);
     socket.on("disconnect", onDisconnect);
     reportConnection(debug, socket);
   });
