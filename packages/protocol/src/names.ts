@@ -58,8 +58,13 @@ export function exceedsDepth(data: unknown, maxDepth: number = MAX_DATA_DEPTH): 
 }
 
 const utf8 = new TextEncoder();
+/** Node's Buffer counts UTF-8 bytes without encoding (servers, every publish); browsers encode. */
+const nodeBuffer = (globalThis as { Buffer?: { byteLength(text: string, encoding: "utf8"): number } }).Buffer;
+const utf8Length: (text: string) => number = nodeBuffer
+  ? (text) => nodeBuffer.byteLength(text, "utf8")
+  : (text) => utf8.encode(text).length;
 
 /** Size of a message's data as it travels: its JSON encoding in UTF-8 bytes. */
 export function messageSize(data: unknown): number {
-  return utf8.encode(JSON.stringify(data ?? null)).length;
+  return utf8Length(JSON.stringify(data ?? null));
 }
