@@ -147,9 +147,15 @@ export class PublishMetrics {
 
   /** A `Publisher` observer that counts each stored message and tells `next` (usage) too. */
   observer(next?: PublishObserver): PublishObserver {
+    // Each app's child counter, found once: a labelled `inc` hashes its labels every time.
+    // Bounded by `apps` (the label bound); nothing resets the registry's metrics.
+    const byApp = new Map<string, { inc(): void }>();
     return {
       published: (appId, bytes) => {
-        this.published.inc({ app: this.apps.of(appId) });
+        const app = this.apps.of(appId);
+        let counter = byApp.get(app);
+        if (!counter) byApp.set(app, (counter = this.published.labels(app)));
+        counter.inc();
         next?.published(appId, bytes);
       },
     };
@@ -160,11 +166,11 @@ export class PublishMetrics {
     const histogram = this.historyWrite;
     return {
       async append(roomKey, message, limits): Promise<AppendResult> {
-        const end = histogram.startTimer();
+        const start = performance.now();
         try {
           return await history.append(roomKey, message, limits);
         } finally {
-          end();
+          histogram.observe((performance.now() - start) / 1000);
         }
       },
       position: (roomKey) => history.position(roomKey),

@@ -23,9 +23,16 @@ export class RestApiMetrics extends PublishMetrics {
 
   /** Times every request; labels are the route pattern and status, both bounded. */
   instrument(app: FastifyInstance): void {
-    app.addHook("onResponse", async (req, reply) => {
+    // Each (route, status) child found once: a labelled `observe` hashes its labels every time.
+    const children = new Map<string, { observe(value: number): void }>();
+    app.addHook("onResponse", (req, reply, done) => {
       const route = req.routeOptions.url ?? "unmatched";
-      this.requests.observe({ route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+      const status = String(reply.statusCode);
+      const key = `${status} ${route}`;
+      let child = children.get(key);
+      if (!child) children.set(key, (child = this.requests.labels(route, status)));
+      child.observe(reply.elapsedTime / 1000);
+      done();
     });
   }
 }
