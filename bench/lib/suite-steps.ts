@@ -214,10 +214,13 @@ export async function measureFanout(
   // Calibrate at a light load, then try multiples of the capacity that CPU cost implies.
   const calib = await step(Math.min(5000, point.rooms * point.perRoom * 20));
   // An overloaded machine can lose most of the calibration step; go on from a floor then.
-  const estimate = 1e6 / Math.max(1, calib.serverUsPerDelivery);
+  let estimate = 1e6 / Math.max(1, calib.serverUsPerDelivery);
   for (const f of cfg.fanout.factors) {
     const s = await step(estimate * f);
     if (!s.pass) break;
+    // CPU per delivery falls as the rate rises (writes batch up, the code is warm by now),
+    // so the light calibration step underestimates; aim the next step from the cheapest yet.
+    estimate = Math.max(estimate, 1e6 / Math.max(1, s.serverUsPerDelivery));
   }
   await worker.run({ cmd: "close" });
   const passed = steps.filter((s) => s.pass);
