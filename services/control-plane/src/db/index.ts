@@ -10,6 +10,7 @@ import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import pg from "pg";
+import { startPglite } from "./pglite-start.js";
 import * as schema from "./schema.js";
 
 export { schema };
@@ -56,7 +57,7 @@ const PGLITE_SETTINGS = ["-c", "shared_buffers=8MB"];
 
 async function openPglite(dir: string): Promise<OpenedDatabase> {
   await mkdir(dir, { recursive: true });
-  const client = new PGlite(dir, { startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS] });
+  const client = await startPglite(dir, [...PGlite.defaultStartParams, ...PGLITE_SETTINGS]);
   const db = drizzlePglite({ client, schema });
   try {
     await migratePglite(db, { migrationsFolder });
