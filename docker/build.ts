@@ -58,6 +58,8 @@ function keepModuleUrls(outfile: string): Plugin {
   };
 }
 
+const slashes = (path: string) => path.split(sep).join("/");
+
 /** Builds the named services (default: all) and returns the bundles written, relative to the repository. */
 export async function buildServices(names: string[] = Object.keys(entries)): Promise<string[]> {
   const written: string[] = [];
@@ -75,16 +77,28 @@ export async function buildServices(names: string[] = Object.keys(entries)): Pro
         format: "esm",
         target: "node20",
         sourcemap: true,
+        metafile: true,
+        absWorkingDir: root,
         logLevel: "warning",
         plugins: [externalPackages, keepModuleUrls(outfile)],
       });
+      // What went into the bundle (our sources it inlined, and this script), so `npm start`
+      // (all-in-one/start.mjs) can tell whether the bundle is older than its sources.
+      const inputs = [
+        ...Object.keys(result.metafile.inputs),
+        slashes(relative(root, fileURLToPath(import.meta.url))),
+      ];
+      const files: [path: string, contents: Uint8Array][] = [
+        ...result.outputFiles.map((f): [string, Uint8Array] => [f.path, f.contents]),
+        [`${outfile}.inputs.json`, new TextEncoder().encode(`${JSON.stringify(inputs, null, 1)}\n`)],
+      ];
       // Write beside, then rename: a process running the previous bundle (or a parallel
       // build) never sees half a file.
-      for (const file of result.outputFiles) {
-        await mkdir(dirname(file.path), { recursive: true });
-        const temporary = `${file.path}.${process.pid}.tmp`;
-        await writeFile(temporary, file.contents);
-        await rename(temporary, file.path);
+      for (const [path, contents] of files) {
+        await mkdir(dirname(path), { recursive: true });
+        const temporary = `${path}.${process.pid}.tmp`;
+        await writeFile(temporary, contents);
+        await rename(temporary, path);
       }
       written.push(bundle);
     }

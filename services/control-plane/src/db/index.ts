@@ -10,6 +10,7 @@ import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
 import pg from "pg";
+import { startPglite } from "./pglite-start.js";
 import * as schema from "./schema.js";
 
 export { schema };
@@ -49,14 +50,16 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Opened
 /**
  * Postgres' default shared_buffers (128 MB) lives in PGlite's WebAssembly memory, which
  * never shrinks: with it the embedded process sat at ~800 MiB RSS. The control plane's
- * embedded database is a few MB of accounts, apps and usage rollups; 8 MB of buffers
- * holds all of it (docs/benchmarks.md, "Embedded process memory").
+ * embedded database is a few MB of accounts, apps and usage rollups, read by one backend
+ * (PGlite is single-user): 1 MB of buffers (128 pages) and shared memory sized for 3
+ * connections instead of 100 take ~8 MiB less than 8 MB did (docs/benchmarks.md,
+ * "Embedded process memory"). How PGlite itself is started is in pglite-start.ts.
  */
-const PGLITE_SETTINGS = ["-c", "shared_buffers=8MB"];
+const PGLITE_SETTINGS = ["-c", "shared_buffers=1MB", "-c", "max_connections=3"];
 
 async function openPglite(dir: string): Promise<OpenedDatabase> {
   await mkdir(dir, { recursive: true });
-  const client = new PGlite(dir, { startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS] });
+  const client = await startPglite(dir, [...PGlite.defaultStartParams, ...PGLITE_SETTINGS]);
   const db = drizzlePglite({ client, schema });
   try {
     await migratePglite(db, { migrationsFolder });
