@@ -154,7 +154,10 @@ export class PublishMetrics {
       published: (appId, bytes) => {
         const app = this.apps.of(appId);
         let counter = byApp.get(app);
-        if (!counter) byApp.set(app, (counter = this.published.labels(app)));
+        if (!counter) {
+          counter = this.published.labels(app);
+          byApp.set(app, counter);
+        }
         counter.inc();
         next?.published(appId, bytes);
       },

@@ -30,7 +30,10 @@ export class RestApiMetrics extends PublishMetrics {
       const status = String(reply.statusCode);
       const key = `${status} ${route}`;
       let child = children.get(key);
-      if (!child) children.set(key, (child = this.requests.labels(route, status)));
+      if (!child) {
+        child = this.requests.labels(route, status);
+        children.set(key, child);
+      }
       child.observe(reply.elapsedTime / 1000);
       done();
     });
