@@ -38,12 +38,12 @@ import type { JWTVerifyGetKey } from "jose";
 import { authenticate } from "./connection-checks.js";
 import { keepsDebugRoom, reportRoom, subscribeDebug, unsubscribeDebug } from "./debug-tail.js";
 import { type ClientPublishLimits, checkRoomsPerConnection } from "./limits.js";
-import { currentApp, type Routes, route, socketLogger } from "./socket-requests.js";
+import { currentApp, type Routes, route } from "./socket-requests.js";
 import type { TokenExpiry } from "./token-expiry.js";
 import type { RealtimeSocket } from "./types.js";
 
 export interface HandlerDeps {
-  /** The node's logger (`socketLogger` adds the socket when something is logged). */
+  /** The node's logger. */
   logger: Logger;
   directory: TenantDirectory;
   history: RoomHistory;
@@ -126,7 +126,8 @@ export function roomRoutes(deps: HandlerDeps): Routes {
     // quota, so a refused or invalid message is neither counted nor stored nor sent.
     await deps.publishLimits.check(socket, app);
     const validatedSize = Publisher.validate(app, room, event, data);
-    await takeDailyQuota(deps.dailyQuota, app, 1, socketLogger(deps.logger, socket));
+    // The quota warning is about the app (it names it); no per-publish socket logger.
+    await takeDailyQuota(deps.dailyQuota, app, 1, deps.logger);
     const from = { connectionId: socket.id, ...(socket.data.userId ? { userId: socket.data.userId } : {}) };
     const published = await publisher.publish({ app, room, event, data, id, from, validatedSize });
     deps.onClientPublished?.(app, { room, event, data, ...published }, from);
