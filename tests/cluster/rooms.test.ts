@@ -70,8 +70,11 @@ describe("rooms in a two-node cluster", () => {
     const history = await dev.server.history("doc:shared");
     expect(history.epoch).toBe(info.epoch);
     expect(history.messages.map((m) => m.offset)).toEqual(seen.get(onVictim[0]!));
-    // Another app's key: its own app only, never this one's.
-    expect(await rooms(other)).toEqual([{ room: "doc:shared", subscribers: 1, members: 0 }]);
+    // Another app's key: its own app only, never this one's. Its subscribe may still be in the
+    // node's next occupancy write (within flushDelayMs, 100 ms: docs/rooms.md), so it is polled.
+    await poll("the other app's room list", () => rooms(other)).toEqual([
+      { room: "doc:shared", subscribers: 1, members: 0 },
+    ]);
     const mismatch = await fetch(`${c.urls.rest}/v1/apps/${dev.appId}/rooms`, {
       headers: { authorization: `Bearer ${other.secret}` },
     });
@@ -99,7 +102,7 @@ describe("rooms in a two-node cluster", () => {
     await poll("the dead node's member to leave", () => rooms(dev), { timeoutMs: 30_000 }).toEqual([
       { room: "doc:shared", subscribers: 2, members: 1 },
     ]);
-    // (Seen once in 15 runs: the other app's subscriber still counted here; the client's state says where it was.)
+    // The other app's count was on the same node lease, so it went with this app's.
     expect(await rooms(other), `the other app's client is ${theirs.state}`).toEqual([]);
     expect(await dev.server.room("doc:victim")).toMatchObject({ subscribers: 0, members: 0 });
   }, 120_000);
