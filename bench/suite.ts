@@ -31,6 +31,7 @@ import {
   orderFor,
   type RestRun,
   type SuiteConfig,
+  warmUpServer,
 } from "./lib/suite-steps.js";
 
 const args = parseArgs(process.argv.slice(2));
@@ -40,8 +41,9 @@ const log = (...m: unknown[]) => console.error(...m);
 const config: SuiteConfig = quick
   ? {
       reps: Number(args.reps ?? 1),
+      warmUp: { minMs: 5000, maxMs: 12_000 },
       memory: { from: 400, to: 1200 },
-      handshake: { concurrency: 50, warmupMs: 500, durationMs: 2000 },
+      handshake: { concurrency: 50, warmupMs: 1000, durationMs: 2000 },
       fanout: {
         points: [
           { rooms: 1, perRoom: 1000, payload: 100 },
@@ -53,10 +55,11 @@ const config: SuiteConfig = quick
         factors: [0.8, 1.05],
         maxGeneratorCpu: 0.75,
       },
-      rest: { connections: 32, warmupMs: 500, durationMs: 2000 },
+      rest: { connections: 32, warmupMs: 1000, durationMs: 2000 },
     }
   : {
       reps: Number(args.reps ?? 3),
+      warmUp: { minMs: 8000, maxMs: 20_000 },
       memory: { from: 1000, to: 10_000 },
       handshake: { concurrency: 50, warmupMs: 1000, durationMs: 5000 },
       fanout: {
@@ -148,6 +151,12 @@ async function main() {
     if (wanted("memory"))
       for (const s of systems) memory.push(await measureMemory(worker, servers[s], config));
     noteLoad("after memory");
+
+    if (["handshake", "fanout", "rest"].some(wanted)) {
+      log("warming up each server's hot paths…");
+      for (const s of systems) await warmUpServer(worker, servers[s], config);
+      noteLoad("after warm-up");
+    }
 
     const handshakes: HandshakeRun[] = [];
     await profiled("handshake", async () => {

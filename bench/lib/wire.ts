@@ -67,7 +67,15 @@ export function subscribe(
     const done = () => {
       subscribed = true;
       clearTimeout(timer);
-      resolve({ close: () => ws.terminate() });
+      resolve({
+        close: () => {
+          // A Socket.IO client leaving says so (a disconnect packet), as the SDK's close()
+          // does; a bare TCP close is a dropped connection, which a server with connection
+          // state recovery must keep a session for (Relaybase does; B1 has no recovery).
+          if (spec.system !== "b0" && ws.readyState === WebSocket.OPEN) ws.send("41", () => ws.terminate());
+          else ws.terminate();
+        },
+      });
     };
     ws.on("error", (err) => fail(err.message));
     ws.on("close", () => {
