@@ -97,9 +97,12 @@ export function createRestPublishApi(given: RestPublishApiDeps): FastifyInstance
   metricsByApp.set(app, metrics);
   metrics.instrument(app);
   // Fastify's "request completed" line is written with reply.log: give it the app too.
-  app.addHook("onSend", async (req, reply) => {
-    if (authorizedAppId(req) !== undefined) reply.log = req.log;
-  });
+  // Only when those lines are on: an async hook is a promise and a hook run per request.
+  if (deps.config.REQUEST_LOG) {
+    app.addHook("onSend", async (req, reply) => {
+      if (authorizedAppId(req) !== undefined) reply.log = req.log;
+    });
+  }
 
   app.setErrorHandler((err, req, reply) => {
     const { status, body, headers } = toHttpError(err, (e) => req.log.error({ err: e }, "unhandled error"));
