@@ -1,12 +1,12 @@
 /**
  * `node --import tsx bench/report.ts bench/results/suite.json`: prints the targets and the
  * markdown section of a suite results file again (after a change to the report), with the
- * fan-out figures recomputed from each step's server CPU.
+ * fan-out figures recomputed from each step's server CPU and generator limit.
  */
 import { readFileSync } from "node:fs";
 import { spread } from "./lib/stats.js";
 import { renderSuite, type SuiteReport, suiteTargets } from "./lib/suite-report.js";
-import { cpuCapacityOf, type FanoutStep } from "./lib/suite-steps.js";
+import { cpuCapacityOf, type FanoutStep, generatorCapped } from "./lib/suite-steps.js";
 
 const file = process.argv[2];
 if (!file) throw new Error("usage: report.ts RESULTS.json");
@@ -23,6 +23,7 @@ for (const run of report.fanout) {
     (passed.length ? passed : run.steps).map((s) => s.serverUsPerDelivery),
   ).median;
   run.cpuCapacity = cpuCapacityOf(run.steps);
+  run.generatorCapped = generatorCapped(run.steps, run.maxDeliveriesPerSecond);
 }
 const targets = suiteTargets(report);
 for (const t of targets) console.error(`${t.pass ? "PASS" : "FAIL"}  ${t.name}: ${t.measured}`);

@@ -41,7 +41,7 @@ const log = (...m: unknown[]) => console.error(...m);
 const config: SuiteConfig = quick
   ? {
       reps: Number(args.reps ?? 1),
-      warmUp: { minMs: 5000, maxMs: 12_000 },
+      warmUp: { minMs: 2000, maxMs: 6500, stepMaxMs: 2500 },
       memory: { from: 400, to: 1200 },
       handshake: { concurrency: 50, warmupMs: 1000, durationMs: 2000 },
       fanout: {
@@ -50,7 +50,7 @@ const config: SuiteConfig = quick
           { rooms: 100, perRoom: 10, payload: 100 },
         ],
         warmupMs: 500,
-        measureMs: 2000,
+        measureMs: 1500,
         drainMs: 1500,
         factors: [0.8, 1.05],
         maxGeneratorCpu: 0.75,
@@ -59,7 +59,7 @@ const config: SuiteConfig = quick
     }
   : {
       reps: Number(args.reps ?? 3),
-      warmUp: { minMs: 8000, maxMs: 20_000 },
+      warmUp: { minMs: 8000, maxMs: 20_000, stepMaxMs: 10_000 },
       memory: { from: 1000, to: 10_000 },
       handshake: { concurrency: 50, warmupMs: 1000, durationMs: 5000 },
       fanout: {

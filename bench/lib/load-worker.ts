@@ -209,8 +209,9 @@ async function warmUntilSteady(done: () => number, minMs: number, maxMs: number)
     await sleep(SLICE_MS);
     const slice = done() - n0;
     const elapsed = performance.now() - t0;
-    if (elapsed >= maxMs) return elapsed;
     if (elapsed >= minMs && slice > 0 && Math.abs(slice - previous) <= 0.1 * previous) return elapsed;
+    // Another slice would run past the cap.
+    if (elapsed + SLICE_MS > maxMs) return elapsed;
     previous = slice;
   }
 }

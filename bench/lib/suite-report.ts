@@ -59,13 +59,18 @@ export function suiteTargets(r: SuiteReport): Target[] {
   const fanTarget = (name: string, point: string, min: number) => {
     const runs = fan(r, point);
     const byMax = pairedRatio(runs, "relaybase", "b1", (f) => f.maxDeliveriesPerSecond);
-    if (byMax.n > 0 && Number.isFinite(byMax.median) && byMax.median > 0)
+    const capped = runs.filter((f) => f.generatorCapped && (f.system === "relaybase" || f.system === "b1"));
+    if (capped.length === 0 && byMax.n > 0 && Number.isFinite(byMax.median) && byMax.median > 0)
       return ratioTarget(name, byMax, min);
-    // No step met p99 < 100 ms on one side (a busy machine): compare what the CPU allows.
+    // A ladder stopped by the generator's core, or no step met p99 < 100 ms on one side (a
+    // busy machine): the maxima do not compare servers, so compare what the CPU allows.
     const byCpu = pairedRatio(runs, "relaybase", "b1", (f) => f.cpuCapacity);
+    const why = capped.length
+      ? `the generator's core capped ${[...new Set(capped.map((f) => f.system))].join(" and ")} (max deliveries/s ${fmtSpread(byMax, fmtRatio)})`
+      : "no step met p99 < 100 ms";
     t.push({
       name,
-      measured: `${fmtSpread(byCpu, fmtRatio)} from CPU per delivery only: no step met p99 < 100 ms (target ≥ ${min}×)`,
+      measured: `${fmtSpread(byCpu, fmtRatio)} from CPU per delivery: ${why} (target ≥ ${min}×)`,
       pass: byCpu.n > 0 && byCpu.median >= min,
     });
   };

@@ -16,9 +16,9 @@ export interface SuiteConfig {
    * Before any path is measured, each server runs handshakes, then REST publishes, for at
    * least `minMs` each and then until steady (at most `maxMs`); see `warmUpServer`. Each
    * closed-loop step (handshakes, REST max) then warms for its own `warmupMs` and until
-   * steady, up to `maxMs`.
+   * steady, up to `stepMaxMs`.
    */
-  warmUp: { minMs: number; maxMs: number };
+  warmUp: { minMs: number; maxMs: number; stepMaxMs: number };
   handshake: { concurrency: number; warmupMs: number; durationMs: number };
   fanout: {
     points: { rooms: number; perRoom: number; payload: number }[];
@@ -147,7 +147,13 @@ export async function measureHandshakes(
   // Relaybase: a signed token per connection (verified), rotated over the minted ones.
   const auths = server.info.tokens?.map((token) => ({ token }));
   const { result, window } = await worker.run<RateResult>(
-    { cmd: "handshake", spec, ...(auths ? { auths } : {}), ...cfg.handshake, maxWarmupMs: cfg.warmUp.maxMs },
+    {
+      cmd: "handshake",
+      spec,
+      ...(auths ? { auths } : {}),
+      ...cfg.handshake,
+      maxWarmupMs: cfg.warmUp.stepMaxMs,
+    },
     pids(server),
   );
   const ms = cpuMs(window);
@@ -180,6 +186,11 @@ export interface FanoutRun {
   point: string;
   /** Highest deliveries/s with no loss and p99 < 100 ms (0 if none passed). */
   maxDeliveriesPerSecond: number;
+  /**
+   * A step above that maximum was discarded because the generator's core was over its
+   * limit: the maximum is the generator's, a lower bound on the server's.
+   */
+  generatorCapped: boolean;
   /** Server CPU per delivery, median of the steps that passed (µs; of all steps if none did). */
   serverUsPerDelivery: number;
   /**
@@ -267,15 +278,25 @@ export async function measureFanout(
   }
   await worker.run({ cmd: "close" });
   const passed = steps.filter((s) => s.pass);
+  const max = Math.max(0, ...passed.map((s) => s.deliveriesPerSecond));
   return {
     system: server.system,
     rep,
     point: pointName(point),
-    maxDeliveriesPerSecond: Math.max(0, ...passed.map((s) => s.deliveriesPerSecond)),
+    maxDeliveriesPerSecond: max,
+    generatorCapped: generatorCapped(steps, max),
     serverUsPerDelivery: spread((passed.length ? passed : steps).map((s) => s.serverUsPerDelivery)).median,
     cpuCapacity: cpuCapacityOf(steps),
     steps,
   };
+}
+
+/** Whether a step above `max` was discarded for the generator's CPU (the max is then the generator's). */
+export function generatorCapped(
+  steps: Pick<FanoutStep, "generatorBound" | "deliveriesPerSecond">[],
+  max: number,
+): boolean {
+  return steps.some((s) => s.generatorBound && s.deliveriesPerSecond > max);
 }
 
 /** 1e6 ÷ the lowest µs per delivery among steps that delivered at least 90% (NaN if none did). */
@@ -312,7 +333,7 @@ export async function measureRest(
       cmd: "restMax",
       connections: cfg.rest.connections,
       warmupMs: cfg.rest.warmupMs,
-      maxWarmupMs: cfg.warmUp.maxMs,
+      maxWarmupMs: cfg.warmUp.stepMaxMs,
       durationMs: cfg.rest.durationMs,
       ...target,
     },
