@@ -57,7 +57,8 @@ export const adapterMaxLenVar = () =>
     .default(10_000)
     .describe(
       "Entries kept in the adapter's shared stream (all tenants), the same on every realtime node and REST " +
-        "instance. Socket.IO's own recovery reaches back at most this many messages; room history covers the " +
+        "instance; a node without Redis (the all-in-one process) keeps at most this many broadcasts in memory " +
+        "instead. Socket.IO's own recovery reaches back at most this many messages; room history covers the " +
         "rest (docs/scaling.md).",
     );
 

@@ -68,6 +68,7 @@ import {
   presenceReconnected,
   presenceRoutes,
 } from "./presence-handlers.js";
+import { recoveryAdapter } from "./recovery-adapter.js";
 import { leaveRoomsNoLongerAllowed, roomRoutes } from "./room-handlers.js";
 import { countRoomOccupancy } from "./room-occupancy.js";
 import { RoomWebhooks } from "./room-webhooks.js";
@@ -86,6 +87,7 @@ export interface RealtimeNodeDeps {
     Partial<
       Pick<
         RealtimeNodeConfig,
+        | "ADAPTER_MAX_LEN"
         | "TRUST_PROXY"
         | "METRICS_APP_LABELS"
         | "PRESENCE_GRACE_MS"
@@ -214,7 +216,13 @@ export function createRealtimeNode(deps: RealtimeNodeDeps): RealtimeNode {
     probes(req, res, () => draining, deps.isReady ?? (() => true)),
   );
   const io: RealtimeServer = new Server(httpServer, {
-    ...(deps.adapter ? { adapter: deps.adapter } : {}),
+    // Alone (no cluster adapter), recovery keeps a bounded buffer (recovery-adapter.ts).
+    adapter:
+      deps.adapter ??
+      recoveryAdapter({
+        windowMs: config.RECOVERY_MAX_DISCONNECTION_MS,
+        maxPackets: config.ADAPTER_MAX_LEN ?? 10_000,
+      }),
     maxHttpBufferSize: config.MAX_PACKET_BYTES,
     // Origins are checked per app by the connection checks, not by CORS.
     cors: { origin: true },
