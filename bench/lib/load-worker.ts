@@ -63,7 +63,7 @@ export interface RestMaxCommand extends PublishTarget, ClosedLoopWarmUp {
   cmd: "restMax";
   room: string;
   connections: number;
-  /** 0: warm up only (no measured window), e.g. the publish path before a fan-out ladder. */
+  /** 0: warm up only, no measured window (`warmUpServer`). */
   durationMs: number;
 }
 
@@ -197,9 +197,9 @@ const SLICE_MS = 1000;
  * Lets closed loops run until the server's code is warm, before the measured window: until
  * two 1-second slices in a row complete within 10% of the same number of operations, after
  * at least `minMs` and at most `maxMs`. V8 takes seconds of load to optimise a server as big
- * as Relaybase (the REST rate rose 600 → 5 500/s over its first 4 s on a 2 GHz Xeon) while
- * B0 and B1 settle within a second, so a fixed short warm-up measured Relaybase's JIT, not
- * its steady state. Returns the warm-up's length.
+ * as Relaybase (the REST rate rose 600 → 5 500/s over its first 4 s on a 2 GHz Xeon, its
+ * handshakes took ~12 s), B1 a few, so a fixed 500 ms warm-up measured Relaybase's JIT,
+ * not its steady state. Returns the warm-up's length.
  */
 async function warmUntilSteady(done: () => number, minMs: number, maxMs: number): Promise<number> {
   const t0 = performance.now();

@@ -22,7 +22,7 @@ export interface SuiteConfig {
   handshake: { concurrency: number; warmupMs: number; durationMs: number };
   fanout: {
     points: { rooms: number; perRoom: number; payload: number }[];
-    /** Each open-loop step's own lead-in (the publish path was warmed before the ladder). */
+    /** Each open-loop step's own lead-in (the server itself was warmed first: `warmUpServer`). */
     warmupMs: number;
     measureMs: number;
     drainMs: number;

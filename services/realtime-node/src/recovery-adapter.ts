@@ -99,9 +99,9 @@ export function recoveryAdapter(options: RecoveryBufferOptions) {
     override restoreSession(pid: PrivateSessionId, offset: string): Promise<Session> {
       this.#expire(now());
       const kept = this.#sessions.get(pid);
+      // Kept until it expires, as Socket.IO does: a restore the middleware then refuses (an
+      // expired token) can be tried again with fresh credentials.
       if (!kept) return NOT_RESTORED;
-      // Once: the recovered socket persists a new session if it drops again.
-      this.#sessions.delete(pid);
       const seq = this.#seqOf.get(offset);
       if (seq === undefined) return NOT_RESTORED;
       const { rooms } = kept.session;
