@@ -47,9 +47,10 @@ interface KeptSession {
  *   resumes from room history instead (docs/protocol.md, recovery layer 2), as after an
  *   expired session;
  * - packets and sessions older than the window go at once, oldest first, without a scan;
- * - rooms are kept as arrays, and a client's offset is found through a map, not a scan.
- * Packet ids are this process's own (a random prefix and a counter): an id from another
- * process or an older run of this one is simply not found.
+ * - rooms are kept as arrays, and a client's offset is found by arithmetic, not a scan.
+ * Packet ids are this process's own, a random prefix and the packet's sequence number, so
+ * an offset names its position; an id from another process or an older run of this one is
+ * simply not found.
  */
 export function recoveryAdapter(options: RecoveryBufferOptions) {
   const { windowMs, maxPackets } = options;
@@ -60,8 +61,6 @@ export function recoveryAdapter(options: RecoveryBufferOptions) {
     /** Oldest first from `head`; the trimmed slots before it are dropped in bulk. */
     #packets: (KeptPacket | undefined)[] = [];
     #head = 0;
-    /** Packet id → its sequence number (its position is seq − the oldest kept one's). */
-    readonly #seqOf = new Map<string, number>();
     /** Insertion order is disconnection order, so the oldest are first. */
     readonly #sessions = new Map<PrivateSessionId, KeptSession>();
 
@@ -82,7 +81,6 @@ export function recoveryAdapter(options: RecoveryBufferOptions) {
           except: opts.except ? [...opts.except] : [],
           data: packet.data,
         });
-        this.#seqOf.set(id, seq);
         if (this.#packets.length - this.#head > maxPackets) this.#dropOldest();
       }
       super.broadcast(packet, opts);
@@ -102,13 +100,11 @@ export function recoveryAdapter(options: RecoveryBufferOptions) {
       // Kept until it expires, as Socket.IO does: a restore the middleware then refuses (an
       // expired token) can be tried again with fresh credentials.
       if (!kept) return NOT_RESTORED;
-      const seq = this.#seqOf.get(offset);
-      if (seq === undefined) return NOT_RESTORED;
+      const at = this.#positionOf(offset);
+      if (at === undefined) return NOT_RESTORED;
       const { rooms } = kept.session;
       const missedPackets: unknown[][] = [];
-      // Kept ids are the kept packets, so the oldest exists and is at most `seq`.
-      const start = this.#head + (seq - this.#packets[this.#head]!.seq) + 1;
-      for (let i = start; i < this.#packets.length; i++) {
+      for (let i = at + 1; i < this.#packets.length; i++) {
         const p = this.#packets[i]!;
         const included = p.rooms.length === 0 || rooms.some((room) => p.rooms.includes(room));
         if (included && !rooms.some((room) => p.except.includes(room))) missedPackets.push(p.data);
@@ -119,6 +115,14 @@ export function recoveryAdapter(options: RecoveryBufferOptions) {
     /** Packets kept now (for tests and the docs' figures). */
     get keptPackets(): number {
       return this.#packets.length - this.#head;
+    }
+
+    /** Where the packet with this id is kept, if it still is (the offset is the client's input). */
+    #positionOf(offset: unknown): number | undefined {
+      const oldest = this.#packets[this.#head];
+      if (typeof offset !== "string" || !oldest || !offset.startsWith(this.#prefix)) return undefined;
+      const i = this.#head + (Number.parseInt(offset.slice(this.#prefix.length), 36) - oldest.seq);
+      return i >= this.#head && i < this.#packets.length && this.#packets[i]!.id === offset ? i : undefined;
     }
 
     #expire(at: number): void {
@@ -132,8 +136,6 @@ export function recoveryAdapter(options: RecoveryBufferOptions) {
     }
 
     #dropOldest(): void {
-      const oldest = this.#packets[this.#head];
-      if (oldest) this.#seqOf.delete(oldest.id);
       this.#packets[this.#head] = undefined;
       this.#head++;
       if (this.#head >= COMPACT_AFTER && this.#head * 2 >= this.#packets.length) {
