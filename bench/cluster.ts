@@ -2,7 +2,8 @@
  * Benchmark: REST publish → delivery across two nodes (BENCH.md metric 4), Relaybase
  * against baseline B2 in the same run.
  *
- * Relaybase: 2 realtime nodes + 1 REST instance + Redis (separate processes, core 0);
+ * Relaybase: 2 realtime nodes + 1 REST instance + the control plane + Redis (separate
+ * processes, core 0, all counted as its servers' CPU);
  * subscribers connect straight to each node (half on each), the generator (core 1) POSTs
  * to the REST API open loop. B2: two bare Socket.IO servers with the streams adapter on
  * the same Redis (core 0), the generator POSTs to a minimal HTTP endpoint on the first.
