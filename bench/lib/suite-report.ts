@@ -56,21 +56,50 @@ export function suiteTargets(r: SuiteReport): Target[] {
       measured: `${fmtSpread(s, fmtRatio)} (target ≥ ${min}×)`,
       pass: s.n > 0 && s.median >= min,
     });
+  const compared = (s: SuiteSystem) => s === "relaybase" || s === "b1";
+  const systemsOf = (runs: { system: SuiteSystem }[]) =>
+    [...new Set(runs.map((x) => x.system))].join(" and ");
   const fanTarget = (name: string, point: string, min: number) => {
-    const runs = fan(r, point);
+    const runs = fan(r, point).filter((f) => compared(f.system));
     const byMax = pairedRatio(runs, "relaybase", "b1", (f) => f.maxDeliveriesPerSecond);
-    const capped = runs.filter((f) => f.generatorCapped && (f.system === "relaybase" || f.system === "b1"));
-    if (capped.length === 0 && byMax.n > 0 && Number.isFinite(byMax.median) && byMax.median > 0)
+    const capped = runs.filter((f) => f.generatorCapped);
+    // Every step passed: the ladder ran out of steps below the server's limit (the quick
+    // mode's two), so its maximum is where the ladder stopped, not what the server can do.
+    const short = runs.filter((f) => !f.generatorCapped && f.steps.every((s) => s.pass));
+    if (
+      capped.length === 0 &&
+      short.length === 0 &&
+      byMax.n > 0 &&
+      Number.isFinite(byMax.median) &&
+      byMax.median > 0
+    )
       return ratioTarget(name, byMax, min);
-    // A ladder stopped by the generator's core, or no step met p99 < 100 ms on one side (a
-    // busy machine): the maxima do not compare servers, so compare what the CPU allows.
+    // A ladder stopped by the generator's core or by its last step, or no step met p99 <
+    // 100 ms on one side (a busy machine): the maxima do not compare servers, so compare
+    // what the CPU allows.
     const byCpu = pairedRatio(runs, "relaybase", "b1", (f) => f.cpuCapacity);
     const why = capped.length
-      ? `the generator's core capped ${[...new Set(capped.map((f) => f.system))].join(" and ")} (max deliveries/s ${fmtSpread(byMax, fmtRatio)})`
-      : "no step met p99 < 100 ms";
+      ? `the generator's core capped ${systemsOf(capped)} (max deliveries/s ${fmtSpread(byMax, fmtRatio)})`
+      : short.length
+        ? `every step of ${systemsOf(short)} passed, so the ladder stopped below the limit (max deliveries/s ${fmtSpread(byMax, fmtRatio)})`
+        : "no step met p99 < 100 ms";
     t.push({
       name,
       measured: `${fmtSpread(byCpu, fmtRatio)} from CPU per delivery: ${why} (target ≥ ${min}×)`,
+      pass: byCpu.n > 0 && byCpu.median >= min,
+    });
+  };
+  const restTarget = (name: string, min: number) => {
+    const runs = r.rest.filter((x) => compared(x.system));
+    const byMax = pairedRatio(runs, "relaybase", "b1", (x) => x.max.perSecond);
+    // shared/BENCH.md rule 1: over the limit, the closed loop measured the generator, and
+    // that system's maximum is the generator's (the same limit as the fan-out steps').
+    const bound = runs.filter((x) => x.max.generatorCpu > r.config.fanout.maxGeneratorCpu);
+    if (bound.length === 0) return ratioTarget(name, byMax, min);
+    const byCpu = pairedRatio(runs, "relaybase", "b1", (x) => 1e6 / x.max.serverUsPerRequest);
+    t.push({
+      name,
+      measured: `${fmtSpread(byCpu, fmtRatio)} from CPU per request: the generator's core was over ${Math.round(r.config.fanout.maxGeneratorCpu * 100)}% at the maximum of ${systemsOf(bound)} (max 2xx/s ${fmtSpread(byMax, fmtRatio)}) (target ≥ ${min}×)`,
       pass: byCpu.n > 0 && byCpu.median >= min,
     });
   };
@@ -98,11 +127,7 @@ export function suiteTargets(r: SuiteReport): Target[] {
     pairedRatio(r.handshakes, "relaybase", "b1", (h) => h.perSecond),
     0.8,
   );
-  ratioTarget(
-    "REST publishes/s per instance ÷ B1 HTTP emit route",
-    pairedRatio(r.rest, "relaybase", "b1", (x) => x.max.perSecond),
-    0.6,
-  );
+  restTarget("REST publishes/s per instance ÷ B1 HTTP emit route", 0.6);
   const halfP99 = medianOf(r.rest, "relaybase", (x) => x.half.latency.p99);
   t.push({
     name: "REST HTTP p99 at half the max rate",
