@@ -41,14 +41,13 @@ function fanout(
   max: number,
   cpuCapacity: number,
   steps: Pick<FanoutStep, "pass">[],
-  generatorCapped = false,
 ): FanoutRun {
   return {
     system,
     rep: 0,
     point: "1x1000@100B",
     maxDeliveriesPerSecond: max,
-    generatorCapped,
+    generatorCapped: false,
     serverUsPerDelivery: 1e6 / cpuCapacity,
     cpuCapacity,
     steps: steps as FanoutStep[],
