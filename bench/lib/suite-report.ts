@@ -56,6 +56,13 @@ export function suiteTargets(r: SuiteReport): Target[] {
       measured: `${fmtSpread(s, fmtRatio)} (target ≥ ${min}×)`,
       pass: s.n > 0 && s.median >= min,
     });
+  // When a maximum is not the server's: what each one's CPU allows, and why that is used.
+  const cpuTarget = (name: string, s: Spread, per: string, why: string, min: number) =>
+    t.push({
+      name,
+      measured: `${fmtSpread(s, fmtRatio)} from CPU per ${per}: ${why} (target ≥ ${min}×)`,
+      pass: s.n > 0 && s.median >= min,
+    });
   const compared = (s: SuiteSystem) => s === "relaybase" || s === "b1";
   const systemsOf = (runs: { system: SuiteSystem }[]) =>
     [...new Set(runs.map((x) => x.system))].join(" and ");
@@ -65,7 +72,7 @@ export function suiteTargets(r: SuiteReport): Target[] {
     const capped = runs.filter((f) => f.generatorCapped);
     // Every step passed: the ladder ran out of steps below the server's limit (the quick
     // mode's two), so its maximum is where the ladder stopped, not what the server can do.
-    const short = runs.filter((f) => !f.generatorCapped && f.steps.every((s) => s.pass));
+    const short = runs.filter((f) => f.steps.every((s) => s.pass));
     if (
       capped.length === 0 &&
       short.length === 0 &&
@@ -83,11 +90,7 @@ export function suiteTargets(r: SuiteReport): Target[] {
       : short.length
         ? `every step of ${systemsOf(short)} passed, so the ladder stopped below the limit (max deliveries/s ${fmtSpread(byMax, fmtRatio)})`
         : "no step met p99 < 100 ms";
-    t.push({
-      name,
-      measured: `${fmtSpread(byCpu, fmtRatio)} from CPU per delivery: ${why} (target ≥ ${min}×)`,
-      pass: byCpu.n > 0 && byCpu.median >= min,
-    });
+    cpuTarget(name, byCpu, "delivery", why, min);
   };
   const restTarget = (name: string, min: number) => {
     const runs = r.rest.filter((x) => compared(x.system));
@@ -97,11 +100,8 @@ export function suiteTargets(r: SuiteReport): Target[] {
     const bound = runs.filter((x) => x.max.generatorCpu > r.config.fanout.maxGeneratorCpu);
     if (bound.length === 0) return ratioTarget(name, byMax, min);
     const byCpu = pairedRatio(runs, "relaybase", "b1", (x) => 1e6 / x.max.serverUsPerRequest);
-    t.push({
-      name,
-      measured: `${fmtSpread(byCpu, fmtRatio)} from CPU per request: the generator's core was over ${Math.round(r.config.fanout.maxGeneratorCpu * 100)}% at the maximum of ${systemsOf(bound)} (max 2xx/s ${fmtSpread(byMax, fmtRatio)}) (target ≥ ${min}×)`,
-      pass: byCpu.n > 0 && byCpu.median >= min,
-    });
+    const why = `the generator's core was over ${Math.round(r.config.fanout.maxGeneratorCpu * 100)}% at the maximum of ${systemsOf(bound)} (max 2xx/s ${fmtSpread(byMax, fmtRatio)})`;
+    cpuTarget(name, byCpu, "request", why, min);
   };
   fanTarget("fan-out 1 room × 1k subscribers, max deliveries/s ÷ B1", "1x1000@100B", 1.0);
   fanTarget("fan-out 100 rooms × 10, max deliveries/s ÷ B1", "100x10@100B", 0.9);
