@@ -19,6 +19,7 @@ import { type EmbeddedRss, embeddedRss } from "./lib/embedded-rss.js";
 import { startLoadWorker } from "./lib/load-client.js";
 import { load1, machineFacts, parseArgs, pinSelf, root, SERVER_CORE } from "./lib/rig.js";
 import { type BenchServer, type SuiteSystem, startServer } from "./lib/servers.js";
+import { suiteConfig } from "./lib/suite-config.js";
 import { renderSuite, type SuiteReport, suiteTargets } from "./lib/suite-report.js";
 import {
   type FanoutRun,
@@ -30,7 +31,6 @@ import {
   measureRest,
   orderFor,
   type RestRun,
-  type SuiteConfig,
   warmUpServer,
 } from "./lib/suite-steps.js";
 
@@ -38,42 +38,7 @@ const args = parseArgs(process.argv.slice(2));
 const quick = args.quick === "true";
 const log = (...m: unknown[]) => console.error(...m);
 
-const config: SuiteConfig = quick
-  ? {
-      reps: Number(args.reps ?? 1),
-      warmUp: { minMs: 2000, maxMs: 6500, stepMaxMs: 2500 },
-      memory: { from: 400, to: 1200 },
-      handshake: { concurrency: 50, warmupMs: 1000, durationMs: 2000 },
-      fanout: {
-        points: [
-          { rooms: 1, perRoom: 1000, payload: 100 },
-          { rooms: 100, perRoom: 10, payload: 100 },
-        ],
-        warmupMs: 500,
-        measureMs: 1500,
-        drainMs: 1500,
-        factors: [0.8, 1.05],
-        maxGeneratorCpu: 0.75,
-      },
-      rest: { connections: 32, warmupMs: 1000, durationMs: 2000 },
-    }
-  : {
-      reps: Number(args.reps ?? 3),
-      warmUp: { minMs: 8000, maxMs: 20_000, stepMaxMs: 10_000 },
-      memory: { from: 1000, to: 10_000 },
-      handshake: { concurrency: 50, warmupMs: 1000, durationMs: 5000 },
-      fanout: {
-        points: [100, 1000, 10_000]
-          .flatMap((perRoom) => [100, 1024].map((payload) => ({ rooms: 1, perRoom, payload })))
-          .concat([100, 1024].map((payload) => ({ rooms: 100, perRoom: 10, payload }))),
-        warmupMs: 1000,
-        measureMs: 4000,
-        drainMs: 3000,
-        factors: [0.7, 0.9, 1.1, 1.3],
-        maxGeneratorCpu: 0.75,
-      },
-      rest: { connections: 32, warmupMs: 1000, durationMs: 5000 },
-    };
+const config = suiteConfig(quick, args.reps === undefined ? undefined : Number(args.reps));
 const beforeRoot = args.before ? `${resolve(args.before)}/` : undefined;
 const systems: SuiteSystem[] = beforeRoot ? ["relaybase", "b1", "b0", "before"] : ["relaybase", "b1", "b0"];
 const out = resolve(root, args.out ?? `bench/results/suite${quick ? "-quick" : ""}.json`);

@@ -10,14 +10,34 @@
  * `POST /publish { room, event, data }` → `io.to(room).emit("message", { room, event, data, ts })`
  * → 202. Clients `subscribe` `{ room }` with an ack, as on Relaybase.
  *
- * Environment: PORT, REDIS_URL (unset: B1), STREAM_NAME (default "bench-b2"). Started with
- * an IPC channel (bench/lib/servers.ts), it answers the memory probe (servers/probe.ts).
+ * B1_FLOOR (B1 only; bench/rest-floor.ts) adds, cumulatively, what Relaybase must do for
+ * every publish whatever else it cuts, to measure how much of the REST target that leaves:
+ * - `recovery`: connection state recovery, on Relaybase's bounded buffer (recovery-adapter.ts);
+ * - `history`: a stored, positioned entry per message (server-kit's MemoryRoomHistory, with
+ *   a message id), the envelope carrying its offset and epoch, and Relaybase's 202 body,
+ *   sent once the entry is stored;
+ * - `checks`: the content checks of every publish (event name, depth, size: Publisher.validate).
+ *
+ * Environment: PORT, REDIS_URL (unset: B1), STREAM_NAME (default "bench-b2"), B1_FLOOR.
+ * Started with an IPC channel (bench/lib/servers.ts), it answers the memory probe
+ * (servers/probe.ts).
  */
-import { createServer } from "node:http";
+import { createServer, type ServerResponse } from "node:http";
+import { type AppRuntime, MemoryRoomHistory, newMessageId, Publisher } from "@relaybase/server-kit";
 import { createAdapter } from "@socket.io/redis-streams-adapter";
 import { createClient } from "redis";
 import { Server } from "socket.io";
+import { recoveryAdapter } from "../../services/realtime-node/src/recovery-adapter.js";
 import { serveProbe } from "./servers/probe.js";
+
+const FLOORS = ["", "recovery", "history", "checks"];
+const floor = FLOORS.indexOf(process.env.B1_FLOOR ?? "");
+if (floor < 0) throw new Error(`B1_FLOOR must be one of ${FLOORS.join(", ")}`);
+/** Relaybase's defaults: a 2-minute recovery window, a free plan's history and message size. */
+const RECOVERY_MS = 120_000;
+const history = new MemoryRoomHistory();
+const retention = { maxEntries: 100, ttlMs: 300_000 };
+const app = { appId: "app_floor", limits: { maxMessageBytes: 64 * 1024 } } as AppRuntime;
 
 const port = Number(process.env.PORT ?? 0);
 const streamName = process.env.STREAM_NAME ?? "bench-b2";
@@ -48,13 +68,46 @@ const httpServer = createServer((req, res) => {
       res.writeHead(400).end();
       return;
     }
-    io.to(body.room).emit("message", { room: body.room, event: body.event, data: body.data, ts: Date.now() });
-    res.writeHead(202, { "content-type": "application/json" }).end("{}");
+    if (floor < FLOORS.indexOf("history")) {
+      io.to(body.room).emit("message", {
+        room: body.room,
+        event: body.event,
+        data: body.data,
+        ts: Date.now(),
+      });
+      res.writeHead(202, { "content-type": "application/json" }).end("{}");
+      return;
+    }
+    publishStored(body.room, body.event, body.data, res);
   });
 });
 
+/** B1_FLOOR=history and above: store, then emit the positioned envelope, then answer 202. */
+async function publishStored(room: string, event: string, data: unknown, res: ServerResponse) {
+  if (floor >= FLOORS.indexOf("checks")) {
+    try {
+      Publisher.validate(app, room, event, data);
+    } catch {
+      res.writeHead(400).end();
+      return;
+    }
+  }
+  const message = { id: newMessageId(), event, data, ts: Date.now() };
+  const { offset, epoch } = await history.append(room, message, retention);
+  io.to(room).emit("message", { room, ...message, offset, epoch });
+  res
+    .writeHead(202, { "content-type": "application/json" })
+    .end(JSON.stringify({ id: message.id, offsets: { [room]: { offset, epoch } } }));
+}
+
 const io = new Server(httpServer, {
   transports: ["websocket"],
+  ...(floor >= FLOORS.indexOf("recovery")
+    ? {
+        adapter: recoveryAdapter({ windowMs: RECOVERY_MS, maxPackets: 10_000 }),
+        connectionStateRecovery: { maxDisconnectionDuration: RECOVERY_MS, skipMiddlewares: false },
+      }
+    : {}),
   ...(redis
     ? { adapter: createAdapter(redis, { streamCount: 1, streamName, channelPrefix: streamName }) }
     : {}),

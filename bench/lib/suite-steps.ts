@@ -320,14 +320,7 @@ export async function measureRest(
   cfg: SuiteConfig,
   rep: number,
 ): Promise<RestRun> {
-  const room = "public:rest";
-  await worker.run({ cmd: "subscribe", spec: specOf(server), rooms: [room], count: 1, concurrency: 1 });
-  const target = {
-    publishUrl: server.info.publishUrl,
-    headers: server.info.headers ?? {},
-    payloadBytes: 100,
-    room,
-  };
+  const target = await restTarget(worker, server);
   const max = await worker.run<RateResult>(
     {
       cmd: "restMax",
@@ -350,10 +343,7 @@ export async function measureRest(
   const run = {
     system: server.system,
     rep,
-    max: {
-      ...max.result,
-      serverUsPerRequest: (cpuMs(max.window) * 1000) / Math.max(1, max.result.completed),
-    },
+    max: { ...max.result, serverUsPerRequest: usPerRequest(max) },
     half: half.result,
   };
   log(
@@ -361,6 +351,42 @@ export async function measureRest(
   );
   return run;
 }
+
+/**
+ * The server's CPU per request at one open-loop rate, given to every system alike
+ * (bench/rest-floor.ts). At its own maximum each system is measured at another rate, and
+ * a server that is idle more of the time pays more per request to be woken ("Sixth round"
+ * in docs/benchmarks.md); at one rate both pay the same wake-ups.
+ */
+export async function measureRestAt(
+  worker: LoadWorker,
+  server: BenchServer,
+  cfg: SuiteConfig,
+  rate: number,
+): Promise<RateResult & { serverUsPerRequest: number }> {
+  const target = await restTarget(worker, server);
+  const open = await worker.run<RateResult>(
+    { cmd: "restOpen", rate, warmupMs: cfg.rest.warmupMs, durationMs: cfg.rest.durationMs, ...target },
+    pids(server),
+  );
+  await worker.run({ cmd: "close" });
+  return { ...open.result, serverUsPerRequest: usPerRequest(open) };
+}
+
+/** The REST paths' setup: one subscriber in the room published to, and the publish target. */
+async function restTarget(worker: LoadWorker, server: BenchServer) {
+  const room = "public:rest";
+  await worker.run({ cmd: "subscribe", spec: specOf(server), rooms: [room], count: 1, concurrency: 1 });
+  return {
+    publishUrl: server.info.publishUrl,
+    headers: server.info.headers ?? {},
+    payloadBytes: 100,
+    room,
+  };
+}
+
+const usPerRequest = (m: { result: RateResult; window?: CpuWindow }) =>
+  (cpuMs(m.window) * 1000) / Math.max(1, m.result.completed);
 
 /** Per-repetition ratios a ÷ b of one figure, median and range. */
 export function pairedRatio<T extends { system: SuiteSystem; rep: number }>(
