@@ -37,13 +37,6 @@ const variants: Variant[] = [
   { name: "B1 + recovery + history + checks", system: "b1", floor: "checks" },
   { name: "Relaybase", system: "relaybase" },
 ];
-/** The REST target's ratio: Relaybase's publishes/s ≥ 0.6 × B1's. */
-const TARGET = 0.6;
-
-const pinned = pinSelf(SERVER_CORE);
-const facts = machineFacts();
-log(`machine: ${JSON.stringify(facts)}; pinned: ${pinned}`);
-const worker = await startLoadWorker(pinned);
 interface FloorRun {
   variant: string;
   round: number;
@@ -52,6 +45,13 @@ interface FloorRun {
   atMax: { usPerRequest: number; perSecond: number; generatorCpu: number };
   load1: number;
 }
+/** The REST target's ratio: Relaybase's publishes/s ≥ 0.6 × B1's. */
+const TARGET = 0.6;
+
+const pinned = pinSelf(SERVER_CORE);
+const facts = machineFacts();
+log(`machine: ${JSON.stringify(facts)}; pinned: ${pinned}`);
+const worker = await startLoadWorker(pinned);
 const runs: FloorRun[] = [];
 try {
   for (let round = 0; round < config.reps; round++) {

@@ -33,6 +33,7 @@ import { serveProbe } from "./servers/probe.js";
 const FLOORS = ["", "recovery", "history", "checks"];
 const floor = FLOORS.indexOf(process.env.B1_FLOOR ?? "");
 if (floor < 0) throw new Error(`B1_FLOOR must be one of ${FLOORS.join(", ")}`);
+if (floor > 0 && process.env.REDIS_URL) throw new Error("B1_FLOOR is for B1 (no REDIS_URL)");
 /** Relaybase's defaults: a 2-minute recovery window, a free plan's history and message size. */
 const RECOVERY_MS = 120_000;
 const history = new MemoryRoomHistory();
@@ -78,7 +79,7 @@ const httpServer = createServer((req, res) => {
       res.writeHead(202, { "content-type": "application/json" }).end("{}");
       return;
     }
-    publishStored(body.room, body.event, body.data, res);
+    publishStored(body.room, body.event, body.data, res).catch(() => res.writeHead(500).end());
   });
 });
 
