@@ -17,14 +17,26 @@
  *   a message id), the envelope carrying its offset and epoch, and Relaybase's 202 body,
  *   sent once the entry is stored;
  * - `checks`: the content checks of every publish (event name, depth, size: Publisher.validate).
+ * B1_TOKENS=N (B1 only; bench/handshake-floor.ts): N Ed25519 tokens signed at start (as the
+ * control plane signs them) are handed out in the probe's info, and every connection's
+ * `auth.token` is checked with Relaybase's `verifyToken` before it is let in.
  *
- * Environment: PORT, REDIS_URL (unset: B1), STREAM_NAME (default "bench-b2"), B1_FLOOR.
+ * Environment: PORT, REDIS_URL (unset: B1), STREAM_NAME (default "bench-b2"), B1_FLOOR,
+ * B1_TOKENS.
  * Started with an IPC channel (bench/lib/servers.ts), it answers the memory probe
  * (servers/probe.ts).
  */
 import { createServer, type ServerResponse } from "node:http";
-import { type AppRuntime, MemoryRoomHistory, newMessageId, Publisher } from "@relaybase/server-kit";
+import {
+  type AppRuntime,
+  MemoryRoomHistory,
+  newMessageId,
+  Publisher,
+  TOKEN_AUDIENCE,
+  verifyToken,
+} from "@relaybase/server-kit";
 import { createAdapter } from "@socket.io/redis-streams-adapter";
+import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { createClient } from "redis";
 import { Server } from "socket.io";
 import { recoveryAdapter } from "../../services/realtime-node/src/recovery-adapter.js";
@@ -33,12 +45,38 @@ import { serveProbe } from "./servers/probe.js";
 const FLOORS = ["", "recovery", "history", "checks"];
 const floor = FLOORS.indexOf(process.env.B1_FLOOR ?? "");
 if (floor < 0) throw new Error(`B1_FLOOR must be one of ${FLOORS.join(", ")}`);
-if (floor > 0 && process.env.REDIS_URL) throw new Error("B1_FLOOR is for B1 (no REDIS_URL)");
+const tokenCount = Number(process.env.B1_TOKENS ?? 0);
+if ((floor > 0 || tokenCount > 0) && process.env.REDIS_URL) {
+  throw new Error("B1_FLOOR and B1_TOKENS are for B1 (no REDIS_URL)");
+}
 /** Relaybase's defaults: a 2-minute recovery window, a free plan's history and message size. */
 const RECOVERY_MS = 120_000;
 const history = new MemoryRoomHistory();
 const retention = { maxEntries: 100, ttlMs: 300_000 };
 const app = { appId: "app_floor", limits: { maxMessageBytes: 64 * 1024 } } as AppRuntime;
+const ISSUER = "b1-floor";
+const tokenCheck = tokenCount > 0 ? await mintTokens(tokenCount) : undefined;
+
+/** B1_TOKENS: this process's own key pair, and `count` tokens signed with it. */
+async function mintTokens(count: number) {
+  const { publicKey, privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519" });
+  const kid = "b1-floor";
+  const keys = createLocalJWKSet({ keys: [{ ...(await exportJWK(publicKey)), kid, alg: "EdDSA" }] });
+  const tokens: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const claims = { app: app.appId, caps: { "*": ["subscribe"] } };
+    const jwt = new SignJWT(claims)
+      .setProtectedHeader({ alg: "EdDSA", kid })
+      .setIssuer(ISSUER)
+      .setAudience(TOKEN_AUDIENCE)
+      .setSubject(`user-${i}`)
+      .setIssuedAt()
+      .setExpirationTime("1h")
+      .setJti(`b1-${i}`);
+    tokens.push(await jwt.sign(privateKey));
+  }
+  return { keys, tokens };
+}
 
 const port = Number(process.env.PORT ?? 0);
 const streamName = process.env.STREAM_NAME ?? "bench-b2";
@@ -113,6 +151,15 @@ const io = new Server(httpServer, {
     ? { adapter: createAdapter(redis, { streamCount: 1, streamName, channelPrefix: streamName }) }
     : {}),
 });
+if (tokenCheck) {
+  io.use((socket, next) => {
+    const token = String(socket.handshake.auth?.token ?? "");
+    verifyToken(token, tokenCheck.keys, ISSUER).then(
+      () => next(),
+      (err: Error) => next(err),
+    );
+  });
+}
 io.engine.on("connection", (raw: { request: unknown }) => {
   raw.request = null;
 });
@@ -129,7 +176,8 @@ httpServer.listen(port, "127.0.0.1", () => {
   const listeningPort = typeof address === "object" && address ? address.port : port;
   console.error(`b${redis ? 2 : 1} node listening on ${listeningPort}`);
   const url = `http://127.0.0.1:${listeningPort}`;
-  if (process.send) serveProbe({ url, publishUrl: `${url}/publish` }, async () => void io.close());
+  const info = { url, publishUrl: `${url}/publish`, ...(tokenCheck ? { tokens: tokenCheck.tokens } : {}) };
+  if (process.send) serveProbe(info, async () => void io.close());
 });
 
 const stop = () => {

@@ -1,7 +1,9 @@
 /**
- * B1's floor levels (bench/lib/b2-node.ts, B1_FLOOR), used by bench/rest-floor.ts: with
- * every level on, a REST publish is checked, stored with an offset, delivered with it,
- * and answered with Relaybase's 202 body. So the floor measures that work, not a no-op.
+ * B1's floors (bench/lib/b2-node.ts), used by bench/rest-floor.ts and
+ * bench/handshake-floor.ts. With every B1_FLOOR level on, a REST publish is checked,
+ * stored with an offset, delivered with it, and answered with Relaybase's 202 body; with
+ * B1_TOKENS, a connection gets in only with one of the tokens it signed. So each floor
+ * measures that work, not a no-op.
  */
 import { io, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -52,6 +54,39 @@ describe("B1 with B1_FLOOR=checks", () => {
     expect((await publish({ room: "public:floor", event: "e", data: deep })).status).toBe(400);
     const tooLarge = "x".repeat(64 * 1024 + 1);
     expect((await publish({ room: "public:floor", event: "e", data: tooLarge })).status).toBe(400);
+  });
+});
+
+describe("B1 with B1_TOKENS", () => {
+  let server: BenchServer;
+  beforeAll(async () => {
+    server = await startServer("b1", { env: { B1_TOKENS: "3" } });
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  const connect = (auth: Record<string, string>) =>
+    new Promise<string>((resolve) => {
+      const client = io(server.info.url, { transports: ["websocket"], auth, reconnection: false });
+      client.once("connect", () => {
+        client.close();
+        resolve("connected");
+      });
+      client.once("connect_error", (err) => {
+        client.close();
+        resolve(err.message);
+      });
+    });
+
+  it("lets in a connection with one of its tokens, and refuses a missing or altered one", async () => {
+    const tokens = server.info.tokens!;
+    expect(tokens).toHaveLength(3);
+    expect(await connect({ token: tokens[2]! })).toBe("connected");
+    expect(await connect({})).not.toBe("connected");
+    const [head, payload, signature] = tokens[0]!.split(".");
+    const altered = `${head}.${payload}.${signature!.startsWith("A") ? "B" : "A"}${signature!.slice(1)}`;
+    expect(await connect({ token: altered })).not.toBe("connected");
   });
 });
 
