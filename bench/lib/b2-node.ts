@@ -17,14 +17,14 @@
  *   a message id), the envelope carrying its offset and epoch, and Relaybase's 202 body,
  *   sent once the entry is stored;
  * - `checks`: the content checks of every publish (event name, depth, size: Publisher.validate).
+ *
  * B1_TOKENS=N (B1 only; bench/handshake-floor.ts): N Ed25519 tokens signed at start (as the
  * control plane signs them) are handed out in the probe's info, and every connection's
  * `auth.token` is checked with Relaybase's `verifyToken` before it is let in.
  *
  * Environment: PORT, REDIS_URL (unset: B1), STREAM_NAME (default "bench-b2"), B1_FLOOR,
- * B1_TOKENS.
- * Started with an IPC channel (bench/lib/servers.ts), it answers the memory probe
- * (servers/probe.ts).
+ * B1_TOKENS. Started with an IPC channel (bench/lib/servers.ts), it answers the memory
+ * probe (servers/probe.ts).
  */
 import { createServer, type ServerResponse } from "node:http";
 import {
