@@ -45,6 +45,10 @@ import { serveProbe } from "./servers/probe.js";
 const FLOORS = ["", "recovery", "history", "checks"];
 const floor = FLOORS.indexOf(process.env.B1_FLOOR ?? "");
 if (floor < 0) throw new Error(`B1_FLOOR must be one of ${FLOORS.join(", ")}`);
+// Read once: the publish route is the path being measured.
+const withRecovery = floor >= FLOORS.indexOf("recovery");
+const withHistory = floor >= FLOORS.indexOf("history");
+const withChecks = floor >= FLOORS.indexOf("checks");
 const tokenCount = Number(process.env.B1_TOKENS ?? 0);
 if ((floor > 0 || tokenCount > 0) && process.env.REDIS_URL) {
   throw new Error("B1_FLOOR and B1_TOKENS are for B1 (no REDIS_URL)");
@@ -107,7 +111,7 @@ const httpServer = createServer((req, res) => {
       res.writeHead(400).end();
       return;
     }
-    if (floor < FLOORS.indexOf("history")) {
+    if (!withHistory) {
       io.to(body.room).emit("message", {
         room: body.room,
         event: body.event,
@@ -123,7 +127,7 @@ const httpServer = createServer((req, res) => {
 
 /** B1_FLOOR=history and above: store, then emit the positioned envelope, then answer 202. */
 async function publishStored(room: string, event: string, data: unknown, res: ServerResponse) {
-  if (floor >= FLOORS.indexOf("checks")) {
+  if (withChecks) {
     try {
       Publisher.validate(app, room, event, data);
     } catch {
@@ -141,7 +145,7 @@ async function publishStored(room: string, event: string, data: unknown, res: Se
 
 const io = new Server(httpServer, {
   transports: ["websocket"],
-  ...(floor >= FLOORS.indexOf("recovery")
+  ...(withRecovery
     ? {
         adapter: recoveryAdapter({ windowMs: RECOVERY_MS, maxPackets: 10_000 }),
         connectionStateRecovery: { maxDisconnectionDuration: RECOVERY_MS, skipMiddlewares: false },

@@ -1,5 +1,4 @@
-import type { LoadWorker } from "./load-client.js";
-import { startLoadWorker } from "./load-client.js";
+import { type LoadWorker, startLoadWorker } from "./load-client.js";
 import { load1, machineFacts, pinSelf, SERVER_CORE } from "./rig.js";
 import { type BenchServer, type SuiteSystem, startServer } from "./servers.js";
 import { spread } from "./stats.js";
